@@ -1,0 +1,1 @@
+//! Test-source analysis: destructive operations, guards and scopes, one file per language.

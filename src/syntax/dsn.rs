@@ -1,0 +1,1 @@
+//! Connection-string parsing: URI, libpq conninfo, ADO.NET/ODBC and JDBC forms.

@@ -1,0 +1,5 @@
+//! Parsers and lexers with byte spans. They know nothing about rules.
+
+pub mod codeowners;
+pub mod dsn;
+pub mod sql;

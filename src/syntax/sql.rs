@@ -1,0 +1,1 @@
+//! A PL/pgSQL-aware SQL lexer and the statement shapes premortem reads.
