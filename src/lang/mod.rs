@@ -1,1 +1,71 @@
-//! Test-source analysis: destructive operations, guards and scopes, one file per language.
+//! Test-source analysis for `unguarded-destructive-fixture`: find destructive operations in test
+//! setup code, the environment guards that run before them, and the scopes and fixture
+//! dependencies that connect the two. One file per language; this module is the interface.
+
+use std::ops::Range;
+
+/// A source language premortem can analyse for destructive test setup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lang {
+    Python,
+    JavaScript,
+    TypeScript,
+    Tsx,
+    Ruby,
+    Go,
+    Java,
+}
+
+/// A destructive operation found in test code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DestructiveOp {
+    /// Byte range of the destructive call or statement in the file.
+    pub span: Range<usize>,
+    /// What it does, for the message: `TRUNCATE`, `DELETE FROM without WHERE`, `Django flush`, ...
+    pub operation: String,
+    /// Target tables when they are known from the code.
+    pub tables: Vec<String>,
+    /// Name of the enclosing function, fixture, hook or method, when there is one.
+    pub scope: Option<String>,
+}
+
+/// A destructive operation that no guard protects, with the reason and a fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnguardedOp {
+    pub op: DestructiveOp,
+    /// Why it is unguarded: `no guard runs before it`, `the guard on line 12 runs after it`,
+    /// `the guard on line 9 sits in a branch that can be skipped`,
+    /// `DatabaseCleaner's remote-URL refusal is turned off on line 4`.
+    pub reason: String,
+    /// A guard in this file's language and framework, ready to paste where it belongs.
+    pub help: String,
+}
+
+/// What a file offers to files that inherit from it (a `conftest.py` to the test modules below it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exports {
+    /// A guard runs at module level (import time), so everything below is guarded.
+    pub module_guard: bool,
+    /// Fixtures (or hooks) whose body is a guard, or that depend on one.
+    pub guard_fixtures: Vec<String>,
+    /// An autouse fixture is a guard, so every test below is guarded.
+    pub autouse_guard: bool,
+    /// Functions whose own body is a guard.
+    pub guard_helpers: Vec<String>,
+}
+
+/// What the analysis of one file needs from outside it.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Guard helper names listed in config (`guards: [assert_test_database]`).
+    pub extra_guards: Vec<String>,
+    /// Exports merged from the files this one inherits from (its `conftest.py` chain).
+    pub inherited: Exports,
+}
+
+/// The result of analysing one file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileAnalysis {
+    pub unguarded: Vec<UnguardedOp>,
+    pub exports: Exports,
+}

@@ -1,0 +1,1 @@
+//! The `disabled-integrity-safeguard` rule.

@@ -1,0 +1,1 @@
+//! The `literal-dsn` rule.

@@ -1,0 +1,1 @@
+//! The `unguarded-destructive-fixture` rule.

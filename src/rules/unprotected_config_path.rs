@@ -1,0 +1,1 @@
+//! The `unprotected-config-path` rule.

@@ -1,0 +1,1 @@
+//! The `unserialized-chain-trigger` rule.
