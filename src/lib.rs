@@ -1,5 +1,8 @@
 //! premortem: a static linter for the configuration and code patterns behind production incidents.
 
+pub mod finding;
 pub mod lang;
+pub mod meta;
+pub mod report;
 pub mod rules;
 pub mod syntax;
