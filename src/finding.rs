@@ -40,7 +40,7 @@ impl fmt::Display for Severity {
 
 /// A place in a file: repo-relative path with `/`, 1-based lines and columns (columns count
 /// Unicode scalar values), and the byte range it came from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Location {
     pub path: String,
     pub line: usize,
