@@ -1,8 +1,11 @@
 //! premortem: a static linter for the configuration and code patterns behind production incidents.
 
+pub mod classify;
+pub mod env;
 pub mod finding;
 pub mod lang;
 pub mod meta;
 pub mod report;
 pub mod rules;
+pub mod source;
 pub mod syntax;

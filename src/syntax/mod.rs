@@ -2,4 +2,6 @@
 
 pub mod codeowners;
 pub mod dsn;
+pub mod kv;
 pub mod sql;
+pub mod yaml;

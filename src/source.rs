@@ -1,0 +1,236 @@
+//! A file as the rules see it: its text, kind and environment, with each parse done at most once
+//! and shared by every rule that reads the file.
+
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use crate::classify::FileKind;
+use crate::env::{Env, env_of_path};
+use crate::syntax::kv::{self, Dialect};
+use crate::syntax::yaml::{self, Node, Stream};
+
+/// A key and its scalar value, from any config format, with exact spans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Key path for messages: `postgresql.auth.password`, `services.api.environment.DB_URL`.
+    pub path: String,
+    /// The last key (for a sequence item, the key of the sequence).
+    pub key: String,
+    pub key_span: Option<Range<usize>>,
+    pub value: String,
+    pub value_span: Range<usize>,
+    /// Entries of one mapping, section or block share a group (split host/user/password fields).
+    pub group: usize,
+    /// True when the source text at `value_span` is exactly `value`.
+    pub exact: bool,
+}
+
+/// One file to check.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Repo-relative, `/`-separated.
+    pub path: String,
+    /// The text, without a byte-order mark.
+    pub text: String,
+    pub kind: FileKind,
+    /// The environment the path names, if any.
+    pub env: Option<Env>,
+    yaml: OnceLock<Stream>,
+    entries: OnceLock<Vec<Entry>>,
+}
+
+impl SourceFile {
+    /// Wraps a file's text (a leading BOM is dropped).
+    pub fn new(path: &str, text: String, kind: FileKind) -> Self {
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        };
+        SourceFile {
+            env: env_of_path(path),
+            path: path.to_string(),
+            text,
+            kind,
+            yaml: OnceLock::new(),
+            entries: OnceLock::new(),
+        }
+    }
+
+    /// The YAML documents (for YAML and JSON kinds), parsed once.
+    pub fn yaml(&self) -> &Stream {
+        self.yaml.get_or_init(|| {
+            if self.kind.is_yaml() {
+                yaml::parse(&self.text)
+            } else {
+                Stream::default()
+            }
+        })
+    }
+
+    /// Every scalar config value with its key, whatever the format, computed once.
+    pub fn entries(&self) -> &[Entry] {
+        self.entries.get_or_init(|| build_entries(self))
+    }
+}
+
+fn build_entries(file: &SourceFile) -> Vec<Entry> {
+    let dialect = match file.kind {
+        FileKind::DotEnv { .. } => Some(Dialect::DotEnv),
+        FileKind::Properties => Some(Dialect::Properties),
+        FileKind::Ini => Some(Dialect::Ini),
+        FileKind::Toml => Some(Dialect::Toml),
+        FileKind::Tfvars => Some(Dialect::Tfvars),
+        _ => None,
+    };
+    if let Some(d) = dialect {
+        return kv::scan(&file.text, d)
+            .into_iter()
+            .map(|p| Entry {
+                exact: file.text.get(p.value_span.clone()) == Some(p.value.as_str()),
+                path: p.path,
+                key: p.key,
+                key_span: Some(p.key_span),
+                value: p.value,
+                value_span: p.value_span,
+                group: p.group,
+            })
+            .collect();
+    }
+    if !file.kind.is_yaml() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut next_group = 0usize;
+    for doc in &file.yaml().docs {
+        flatten(&file.text, doc, &mut out, &mut next_group);
+    }
+    out
+}
+
+/// Walks a YAML tree without recursion (documents can be deep) and emits its scalar values.
+fn flatten(text: &str, root: &Node, out: &mut Vec<Entry>, next_group: &mut usize) {
+    // (node, key path, last key, key span, group)
+    let mut stack: Vec<(&Node, String, String, Option<Range<usize>>, usize)> =
+        vec![(root, String::new(), String::new(), None, *next_group)];
+    *next_group += 1;
+    while let Some((node, path, key, key_span, group)) = stack.pop() {
+        match node {
+            Node::Scalar { value, span, .. } => out.push(Entry {
+                exact: text.get(span.clone()) == Some(value.as_str()),
+                path,
+                key,
+                key_span,
+                value: value.clone(),
+                value_span: span.clone(),
+                group,
+            }),
+            Node::Alias { target: Some(t), span } => {
+                if let Some(v) = t.as_str() {
+                    out.push(Entry {
+                        path,
+                        key,
+                        key_span,
+                        value: v.to_string(),
+                        value_span: span.clone(),
+                        group,
+                        exact: false,
+                    });
+                }
+            }
+            Node::Alias { .. } => {}
+            Node::Seq { items, .. } => {
+                let g = *next_group;
+                *next_group += 1;
+                for (i, item) in items.iter().enumerate().rev() {
+                    stack.push((item, format!("{path}[{i}]"), key.clone(), key_span.clone(), g));
+                }
+            }
+            Node::Map { entries, .. } => {
+                let g = *next_group;
+                *next_group += 1;
+                for (k, v) in entries.iter().rev() {
+                    let name = k.as_str().unwrap_or("?").to_string();
+                    let child = if path.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{path}.{name}")
+                    };
+                    stack.push((v, child, name, Some(k.span()), g));
+                }
+            }
+        }
+    }
+    out.sort_by_key(|e| e.value_span.start);
+}
+
+/// Byte offsets where lines start, for turning spans into 1-based lines and columns.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes `text`.
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
+        LineIndex { starts }
+    }
+
+    /// 1-based line and column (in chars) of a byte offset.
+    pub fn position(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.starts[line - 1];
+        let col = text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
+        (line, col + 1)
+    }
+
+    /// Byte range of a 1-based line, without its line ending.
+    pub fn line_range(&self, text: &str, line: usize) -> Range<usize> {
+        let start = self.starts.get(line.saturating_sub(1)).copied().unwrap_or(text.len());
+        let mut end = self.starts.get(line).copied().unwrap_or(text.len());
+        let bytes = text.as_bytes();
+        while end > start && matches!(bytes.get(end - 1), Some(b'\n' | b'\r')) {
+            end -= 1;
+        }
+        start..end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_entries_have_paths_groups_and_exact_spans() {
+        let text = "db:\n  host: pg.prod.internal\n  user: app\n  password: \"s3cr3t\"\nlist:\n  - a\n";
+        let f = SourceFile::new("values.yaml", text.to_string(), FileKind::HelmValues);
+        let e = f.entries();
+        assert_eq!(e[0].path, "db.host");
+        assert!(e[0].exact);
+        assert_eq!(e[0].group, e[2].group);
+        assert_eq!(e[2].value, "s3cr3t");
+        assert!(!e[2].exact);
+        assert_eq!(e[3].path, "list[0]");
+        assert_eq!(e[3].key, "list");
+    }
+
+    #[test]
+    fn line_index_positions() {
+        let text = "ab\r\ncdé f\n";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.position(text, 0), (1, 1));
+        assert_eq!(idx.position(text, 4), (2, 1));
+        assert_eq!(idx.position(text, text.find('f').unwrap()), (2, 5));
+        assert_eq!(&text[idx.line_range(text, 1)], "ab");
+    }
+
+    #[test]
+    fn bom_is_dropped() {
+        let f = SourceFile::new(".env", "\u{feff}A=1\n".into(), FileKind::DotEnv { example: false });
+        assert_eq!(f.entries()[0].key, "A");
+    }
+}
