@@ -85,7 +85,7 @@ pub struct Finding {
 /// What a rule reports before the engine resolves lines, masks text and fingerprints it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
-    pub rule: &'static str,
+    pub rule: String,
     /// Overrides the rule's configured severity (literal-dsn downgrades to warning when only the
     /// target is literal). `None` uses the configured severity.
     pub severity: Option<Severity>,
@@ -103,9 +103,9 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic for `rule` at `span` in `path`.
-    pub fn new(rule: &'static str, path: &str, span: Range<usize>, message: impl Into<String>) -> Self {
+    pub fn new(rule: impl Into<String>, path: &str, span: Range<usize>, message: impl Into<String>) -> Self {
         Diagnostic {
-            rule,
+            rule: rule.into(),
             severity: None,
             path: path.to_string(),
             span,

@@ -1,6 +1,9 @@
 //! premortem: a static linter for the configuration and code patterns behind production incidents.
 
 pub mod classify;
+pub mod cli;
+pub mod config;
+pub mod engine;
 pub mod env;
 pub mod finding;
 pub mod lang;
@@ -8,4 +11,6 @@ pub mod meta;
 pub mod report;
 pub mod rules;
 pub mod source;
+pub mod suppress;
 pub mod syntax;
+pub mod targets;

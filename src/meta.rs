@@ -56,3 +56,120 @@ impl RuleMeta {
         format!("{DOCS_URL}/{}.md", self.id)
     }
 }
+
+/// The compiled-in metadata files, one per rule id (built-in rules and engine diagnostics).
+const SOURCES: &[&str] = &[
+    include_str!("../rules/cross-environment-target.yaml"),
+    include_str!("../rules/invalid-suppression.yaml"),
+    include_str!("../rules/literal-dsn.yaml"),
+    include_str!("../rules/parse-error.yaml"),
+    include_str!("../rules/unused-suppression.yaml"),
+];
+
+/// Every rule's metadata, sorted by id. Parsed once.
+pub fn all() -> &'static [RuleMeta] {
+    static ALL: std::sync::OnceLock<Vec<RuleMeta>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut v: Vec<RuleMeta> = SOURCES
+            .iter()
+            .map(|s| parse(s).unwrap_or_else(|e| broken(&e)))
+            .collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    })
+}
+
+/// Metadata of one rule.
+pub fn get(id: &str) -> Option<&'static RuleMeta> {
+    all().iter().find(|m| m.id == id)
+}
+
+// Compiled-in metadata is checked by the test suite (`every_rule_file_parses`); a broken file
+// is a build defect, reported as such rather than as a user error.
+fn broken(e: &str) -> RuleMeta {
+    RuleMeta {
+        id: "broken-metadata".into(),
+        severity: Severity::Error,
+        category: "internal".into(),
+        summary: format!("a compiled-in rule file is invalid: {e}"),
+        incident: String::new(),
+        rationale: String::new(),
+        fix: String::new(),
+        examples: vec![],
+        options: vec![],
+    }
+}
+
+/// Parses one `rules/<id>.yaml`.
+pub fn parse(text: &str) -> Result<RuleMeta, String> {
+    use crate::syntax::yaml::{self, Node};
+    let stream = yaml::parse(text);
+    if let Some(e) = stream.error {
+        return Err(e.message);
+    }
+    let root = stream.docs.first().ok_or("empty rule file")?;
+    let s = |k: &str| -> Result<String, String> {
+        root.get(k)
+            .and_then(Node::as_str)
+            .map(|v| v.trim_end().to_string())
+            .ok_or_else(|| format!("missing `{k}`"))
+    };
+    let id = s("id")?;
+    let severity = Severity::parse(&s("severity")?).ok_or(format!("{id}: bad severity"))?;
+    let mut examples = Vec::new();
+    if let Some(Node::Seq { items, .. }) = root.get("examples") {
+        for item in items {
+            let f = |k: &str| item.get(k).and_then(Node::as_str).unwrap_or("").to_string();
+            let kind = match f("kind").as_str() {
+                "bad" => ExampleKind::Bad,
+                "good" => ExampleKind::Good,
+                other => return Err(format!("{id}: example kind `{other}`")),
+            };
+            let mut extra_files = Vec::new();
+            if let Some(Node::Seq { items, .. }) = item.get("files") {
+                for file in items {
+                    let g = |k: &str| file.get(k).and_then(Node::as_str).unwrap_or("").to_string();
+                    extra_files.push((g("path"), g("content")));
+                }
+            }
+            examples.push(Example {
+                kind,
+                path: f("path"),
+                content: f("content"),
+                note: f("note").trim_end().to_string(),
+                extra_files,
+            });
+        }
+    }
+    let mut options = Vec::new();
+    if let Some(Node::Seq { items, .. }) = root.get("options") {
+        for item in items {
+            let name = item.get("name").and_then(Node::as_str).ok_or(format!("{id}: option without name"))?;
+            let doc = item.get("doc").and_then(Node::as_str).unwrap_or("").trim_end().to_string();
+            let value = match item.get("default") {
+                Some(Node::Seq { items, .. }) => {
+                    OptionValue::List(items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
+                }
+                Some(n) => match n.as_str() {
+                    Some("true") => OptionValue::Bool(true),
+                    Some("false") => OptionValue::Bool(false),
+                    Some(v) => v.parse().map(OptionValue::Int).unwrap_or(OptionValue::Str(v.to_string())),
+                    None => return Err(format!("{id}: option {name} default")),
+                },
+                None => return Err(format!("{id}: option {name} has no default")),
+            };
+            options.push((name.to_string(), value, doc));
+        }
+    }
+    Ok(RuleMeta {
+        severity,
+        category: s("category")?,
+        summary: s("summary")?,
+        incident: s("incident").unwrap_or_default(),
+        rationale: s("rationale")?,
+        fix: s("fix")?,
+        examples,
+        options,
+        id,
+    })
+}

@@ -37,6 +37,7 @@ pub struct SourceFile {
     pub env: Option<Env>,
     yaml: OnceLock<Stream>,
     entries: OnceLock<Vec<Entry>>,
+    targets: OnceLock<crate::targets::Targets>,
 }
 
 impl SourceFile {
@@ -53,6 +54,7 @@ impl SourceFile {
             kind,
             yaml: OnceLock::new(),
             entries: OnceLock::new(),
+            targets: OnceLock::new(),
         }
     }
 
@@ -65,6 +67,11 @@ impl SourceFile {
                 Stream::default()
             }
         })
+    }
+
+    /// The connection targets of a config file, found once.
+    pub fn targets(&self) -> &crate::targets::Targets {
+        self.targets.get_or_init(|| crate::targets::find(self))
     }
 
     /// Every scalar config value with its key, whatever the format, computed once.

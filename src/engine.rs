@@ -1,0 +1,566 @@
+//! The pipeline: walk → classify → per-file rules (parallel) → repo rules → suppress → resolve.
+//! Output order is fixed (path, line, column, rule) whatever the thread schedule.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::classify::{FileKind, classify};
+use crate::config::{self, Config};
+use crate::finding::{Diagnostic, Finding, Location, Related, Severity, Snippet, stable_hash};
+use crate::meta::{self, RuleMeta};
+use crate::report::Skipped;
+use crate::rules::{self, Cx, Fact, FileOut, Repo, Rule};
+use crate::source::{LineIndex, SourceFile};
+use crate::suppress::{self, Suppression};
+use crate::syntax::dsn::mask_secrets;
+
+/// What to check and how.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Files and directories to check; empty means the current directory.
+    pub paths: Vec<PathBuf>,
+    /// An explicit config file (else `<root>/.premortem.yaml` when present).
+    pub config: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    pub threads: Option<usize>,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub root: PathBuf,
+    pub findings: Vec<Finding>,
+    pub files_scanned: usize,
+    pub skipped: Vec<Skipped>,
+    pub elapsed_ms: u64,
+    /// Metadata of every rule that could report, sorted by id.
+    pub rules: Vec<RuleMeta>,
+}
+
+/// A usage, config or I/O error: exit 2 with this one-line message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(pub String);
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Finds the repository root for a path: the nearest ancestor with `.git`, else the directory.
+pub fn find_root(start: &Path) -> PathBuf {
+    let dir = if start.is_dir() {
+        start.to_path_buf()
+    } else {
+        start.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    let dir = dir.canonicalize().unwrap_or(dir);
+    dir.ancestors()
+        .find(|a| a.join(".git").exists())
+        .map(Path::to_path_buf)
+        .unwrap_or(dir)
+}
+
+/// Repo-relative path with `/` separators.
+fn relative(root: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    let s: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    Some(s.join("/"))
+}
+
+/// Loads the config for `root` (or the explicit file).
+pub fn load_config(root: &Path, explicit: Option<&Path>) -> Result<Config, Error> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let p = root.join(".premortem.yaml");
+            if !p.exists() {
+                return Ok(Config::default());
+            }
+            p
+        }
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error(format!("cannot read config `{}`: {e}", path.display())))?;
+    let shown = relative(root, &path).unwrap_or_else(|| path.display().to_string());
+    config::parse(&shown, &text, meta::all()).map_err(|e| Error(format!("config error: {e}")))
+}
+
+struct FileResult {
+    path: String,
+    text: Option<String>,
+    out: FileOut,
+    suppressions: Vec<Suppression>,
+}
+
+/// Runs a check.
+pub fn run(opts: &Options) -> Result<Outcome, Error> {
+    let started = Instant::now();
+    let cwd = std::env::current_dir().map_err(|e| Error(format!("cannot read the current directory: {e}")))?;
+    let paths: Vec<PathBuf> = if opts.paths.is_empty() {
+        vec![cwd.clone()]
+    } else {
+        opts.paths.iter().map(|p| if p.is_absolute() { p.clone() } else { cwd.join(p) }).collect()
+    };
+    for p in &paths {
+        if let Err(e) = std::fs::metadata(p) {
+            return Err(Error(format!("cannot read `{}`: {e}", p.display())));
+        }
+    }
+    let root = find_root(&paths[0]);
+    let config = load_config(&root, opts.config.as_deref())?;
+    let rules: Vec<Box<dyn Rule>> = rules::all().into_iter().filter(|r| !config.rule(r.id()).off).collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.unwrap_or(0))
+        .build()
+        .map_err(|e| Error(format!("cannot start worker threads: {e}")))?;
+    pool.install(|| run_in(&root, &paths, &config, &rules, opts, started))
+}
+
+fn wanted(rules: &[Box<dyn Rule>], config: &Config, rel: &str) -> Option<Option<FileKind>> {
+    if config.exclude.is_match(rel) {
+        return None;
+    }
+    let kind = classify(rel);
+    let by_rule = kind.is_some_and(|k| rules.iter().any(|r| r.wants(k, rel)));
+    let by_custom = config
+        .custom_rules
+        .iter()
+        .any(|c| if c.paths.is_empty() { kind.is_some() } else { c.paths.is_match(rel) });
+    (by_rule || by_custom).then_some(kind)
+}
+
+fn collect(root: &Path, paths: &[PathBuf], rules: &[Box<dyn Rule>], config: &Config, threads: usize) -> Result<(Vec<(String, PathBuf, Option<FileKind>)>, bool), Error> {
+    let found = Mutex::new(Vec::new());
+    let mut partial = false;
+    for p in paths {
+        let abs = p.canonicalize().unwrap_or_else(|_| p.clone());
+        if abs.is_file() {
+            partial = true;
+            let rel = relative(&root.canonicalize().unwrap_or(root.to_path_buf()), &abs)
+                .ok_or_else(|| Error(format!("`{}` is outside the repository at `{}`", p.display(), root.display())))?;
+            if let Some(kind) = wanted(rules, config, &rel) {
+                found.lock().unwrap_or_else(|e| e.into_inner()).push((rel, abs, kind));
+            }
+            continue;
+        }
+        if abs != root {
+            partial = true;
+        }
+        let walker = ignore::WalkBuilder::new(&abs)
+            .hidden(false)
+            .require_git(false)
+            .follow_links(false)
+            .threads(threads)
+            .filter_entry(|e| e.file_name() != ".git")
+            .build_parallel();
+        let root_c = root.canonicalize().unwrap_or(root.to_path_buf());
+        walker.run(|| {
+            let found = &found;
+            let root_c = &root_c;
+            Box::new(move |entry| {
+                if let Ok(entry) = entry {
+                    if entry.file_type().is_some_and(|t| t.is_file()) {
+                        if let Some(rel) = relative(root_c, entry.path()) {
+                            if let Some(kind) = wanted(rules, config, &rel) {
+                                found.lock().unwrap_or_else(|e| e.into_inner()).push((rel, entry.into_path(), kind));
+                            }
+                        }
+                    }
+                }
+                ignore::WalkState::Continue
+            })
+        });
+    }
+    let mut found = found.into_inner().unwrap_or_else(|e| e.into_inner());
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    found.dedup_by(|a, b| a.0 == b.0);
+    Ok((found, partial))
+}
+
+enum Read {
+    Text(String),
+    Skip(String),
+}
+
+fn read_file(path: &Path, limit: u64) -> Read {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > limit => return Read::Skip(format!("larger than {}", human_size(limit))),
+        Err(e) => return Read::Skip(format!("unreadable: {e}")),
+        _ => {}
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return Read::Skip(format!("unreadable: {e}")),
+    };
+    if bytes.len() as u64 > limit {
+        return Read::Skip(format!("larger than {}", human_size(limit)));
+    }
+    if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
+        return Read::Skip("binary".into());
+    }
+    match String::from_utf8(bytes) {
+        Ok(t) => Read::Text(t),
+        Err(_) => Read::Skip("not UTF-8 text".into()),
+    }
+}
+
+fn human_size(n: u64) -> String {
+    if n % (1024 * 1024) == 0 {
+        format!("{} MiB", n / (1024 * 1024))
+    } else if n % 1024 == 0 {
+        format!("{} KiB", n / 1024)
+    } else {
+        format!("{n} bytes")
+    }
+}
+
+fn check_one(rel: &str, kind: Option<FileKind>, text: String, rules: &[Box<dyn Rule>], config: &Config) -> FileResult {
+    let mut out = FileOut::default();
+    let mut file = None;
+    if let Some(kind) = kind {
+        let f = SourceFile::new(rel, text, kind);
+        for rule in rules.iter().filter(|r| r.wants(kind, rel)) {
+            let cx = cx_for(rule.id(), config);
+            rule.check_file(&f, &cx, &mut out);
+        }
+        if f.kind.is_yaml() {
+            if let Some(e) = &f.yaml().error {
+                out.diags.push(Diagnostic::new(
+                    "parse-error",
+                    rel,
+                    e.offset..e.offset,
+                    format!("cannot parse this file as YAML: {}; its rules could not decide", e.message),
+                ));
+            }
+        }
+        file = Some(f.text);
+    }
+    let text = file.unwrap_or_default();
+    for custom in &config.custom_rules {
+        if !custom.paths.is_empty() && !custom.paths.is_match(rel) {
+            continue;
+        }
+        for m in custom.regex.find_iter(&text) {
+            let mut d = Diagnostic::new(custom.id.clone(), rel, m.range(), custom.message.clone()).severity(custom.severity);
+            d.help = custom.help.clone();
+            out.diags.push(d);
+        }
+    }
+    let suppressions = suppress::scan(&text);
+    let keep = !out.diags.is_empty() || !suppressions.is_empty();
+    FileResult {
+        path: rel.to_string(),
+        text: keep.then_some(text),
+        out,
+        suppressions,
+    }
+}
+
+fn cx_for<'a>(id: &str, config: &'a Config) -> Cx<'a> {
+    static EMPTY: std::sync::OnceLock<RuleMeta> = std::sync::OnceLock::new();
+    let meta = meta::get(id).unwrap_or_else(|| {
+        EMPTY.get_or_init(|| RuleMeta {
+            id: String::new(),
+            severity: Severity::Warning,
+            category: String::new(),
+            summary: String::new(),
+            incident: String::new(),
+            rationale: String::new(),
+            fix: String::new(),
+            examples: vec![],
+            options: vec![],
+        })
+    });
+    Cx {
+        config,
+        meta,
+        rule: config.rule(id),
+    }
+}
+
+fn run_in(root: &Path, paths: &[PathBuf], config: &Config, rules: &[Box<dyn Rule>], opts: &Options, started: Instant) -> Result<Outcome, Error> {
+    let threads = opts.threads.unwrap_or(0);
+    let (files, partial) = collect(root, paths, rules, config, threads)?;
+    let explicit: Vec<PathBuf> = paths.iter().filter(|p| p.is_file()).cloned().collect();
+    let results: Vec<Result<FileResult, Skipped>> = files
+        .par_iter()
+        .map(|(rel, abs, kind)| match read_file(abs, config.max_file_size) {
+            Read::Text(text) => Ok(check_one(rel, *kind, text, rules, config)),
+            Read::Skip(reason) => Err(Skipped { path: rel.clone(), reason }),
+        })
+        .collect();
+    let mut skipped = Vec::new();
+    let mut scanned_results = Vec::new();
+    for r in results {
+        match r {
+            Ok(f) => scanned_results.push(f),
+            Err(s) => {
+                if s.reason.starts_with("unreadable") && explicit.iter().any(|p| p.ends_with(&s.path)) {
+                    return Err(Error(format!("cannot read `{}`: {}", s.path, s.reason)));
+                }
+                skipped.push(s)
+            }
+        }
+    }
+    let scanned: Vec<String> = scanned_results.iter().map(|f| f.path.clone()).collect();
+    let mut facts: Vec<Fact> = Vec::new();
+    let mut diags: Vec<Diagnostic> = Vec::new();
+    let mut texts: BTreeMap<String, String> = BTreeMap::new();
+    let mut secrets: BTreeMap<String, Vec<Range<usize>>> = BTreeMap::new();
+    let mut suppressions: BTreeMap<String, Vec<Suppression>> = BTreeMap::new();
+    for f in scanned_results {
+        facts.extend(f.out.facts);
+        diags.extend(f.out.diags);
+        if !f.out.secrets.is_empty() {
+            secrets.insert(f.path.clone(), f.out.secrets);
+        }
+        if !f.suppressions.is_empty() {
+            suppressions.insert(f.path.clone(), f.suppressions);
+        }
+        if let Some(t) = f.text {
+            texts.insert(f.path, t);
+        }
+    }
+    let root_c = root.to_path_buf();
+    let reader = move |rel: &str| -> Option<String> {
+        match read_file(&root_c.join(rel), 3 * 1024 * 1024) {
+            Read::Text(t) => Some(t.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(t)),
+            Read::Skip(_) => None,
+        }
+    };
+    let repo = Repo {
+        root,
+        facts: &facts,
+        scanned: &scanned,
+        partial,
+        read: &reader,
+    };
+    for rule in rules {
+        let cx = cx_for(rule.id(), config);
+        rule.check_repo(&repo, &cx, &mut diags);
+    }
+    let findings = resolve(diags, config, &mut texts, &secrets, &suppressions, &reader);
+    let mut metas: Vec<RuleMeta> = meta::all().to_vec();
+    for c in &config.custom_rules {
+        metas.push(RuleMeta {
+            id: c.id.clone(),
+            severity: c.severity,
+            category: "custom".into(),
+            summary: c.message.clone(),
+            incident: String::new(),
+            rationale: c.message.clone(),
+            fix: c.help.clone().unwrap_or_default(),
+            examples: vec![],
+            options: vec![],
+        });
+    }
+    metas.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(Outcome {
+        root: root.to_path_buf(),
+        files_scanned: scanned.len(),
+        findings,
+        skipped,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        rules: metas,
+    })
+}
+
+/// Replaces every secret range with `****` and maps a span of the original into the result.
+fn mask_ranges(text: &str, base: usize, secrets: &[Range<usize>], span: Range<usize>) -> (String, Range<usize>) {
+    let end = base + text.len();
+    let mut cuts: Vec<Range<usize>> = secrets
+        .iter()
+        .filter(|s| s.start < end && s.end > base && s.start < s.end)
+        .map(|s| s.start.max(base) - base..s.end.min(end) - base)
+        .filter(|r| text.is_char_boundary(r.start) && text.is_char_boundary(r.end))
+        .collect();
+    cuts.sort_by_key(|r| r.start);
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    let rel_span = span.start.saturating_sub(base).min(text.len())..span.end.saturating_sub(base).min(text.len());
+    let (mut new_start, mut new_end) = (rel_span.start, rel_span.end);
+    let mut shift: isize = 0;
+    for c in cuts {
+        if c.start < pos {
+            continue;
+        }
+        out.push_str(&text[pos..c.start]);
+        out.push_str("****");
+        let delta = 4 - (c.end - c.start) as isize;
+        if rel_span.start >= c.end {
+            new_start = (rel_span.start as isize + shift + delta) as usize;
+        } else if rel_span.start > c.start {
+            new_start = (c.start as isize + shift) as usize;
+        }
+        if rel_span.end >= c.end {
+            new_end = (rel_span.end as isize + shift + delta) as usize;
+        } else if rel_span.end > c.start {
+            new_end = (c.start as isize + shift + 4) as usize;
+        }
+        shift += delta;
+        pos = c.end;
+    }
+    out.push_str(&text[pos..]);
+    let masked = mask_secrets(&out).into_owned();
+    let new_end = new_end.min(masked.len()).max(new_start.min(masked.len()));
+    (masked.clone(), new_start.min(masked.len())..new_end)
+}
+
+fn location(path: &str, text: &str, index: &LineIndex, span: &Range<usize>) -> Location {
+    let start = span.start.min(text.len());
+    let end = span.end.clamp(start, text.len());
+    let (line, column) = index.position(text, start);
+    let (end_line, end_column) = index.position(text, end);
+    Location {
+        path: path.to_string(),
+        line,
+        column,
+        end_line,
+        end_column: if end == start { end_column + 1 } else { end_column },
+        span: start..end,
+    }
+}
+
+fn resolve(
+    diags: Vec<Diagnostic>,
+    config: &Config,
+    texts: &mut BTreeMap<String, String>,
+    secrets: &BTreeMap<String, Vec<Range<usize>>>,
+    suppressions: &BTreeMap<String, Vec<Suppression>>,
+    reader: &dyn Fn(&str) -> Option<String>,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut used: BTreeMap<(String, usize), bool> = BTreeMap::new();
+    let mut indexes: BTreeMap<String, LineIndex> = BTreeMap::new();
+    let mut to_resolve = diags;
+    // Suppression diagnostics are made after matching, then resolved like any other.
+    let mut meta_diags = Vec::new();
+    for pass in 0..2 {
+        for d in std::mem::take(&mut to_resolve) {
+            if config.ignored(&d.rule, &d.path) {
+                continue;
+            }
+            if !texts.contains_key(&d.path) {
+                let t = reader(&d.path).unwrap_or_default();
+                texts.insert(d.path.clone(), t);
+            }
+            let text = &texts[&d.path];
+            let index = indexes.entry(d.path.clone()).or_insert_with(|| LineIndex::new(text));
+            let loc = location(&d.path, text, index, &d.span);
+            if pass == 0 {
+                if let Some(sups) = suppressions.get(&d.path) {
+                    if let Some((i, _)) = sups.iter().enumerate().find(|(_, s)| s.covers(&d.rule, loc.line)) {
+                        used.insert((d.path.clone(), i), true);
+                        continue;
+                    }
+                }
+            }
+            let severity = d
+                .severity
+                .or(config.rule(&d.rule).severity)
+                .or_else(|| meta::get(&d.rule).map(|m| m.severity))
+                .unwrap_or(Severity::Warning);
+            let no_secrets = Vec::new();
+            let file_secrets = secrets.get(&d.path).unwrap_or(&no_secrets);
+            let first = index.line_range(text, loc.line);
+            let last = index.line_range(text, loc.end_line.max(loc.line));
+            let lines = text.get(first.start..last.end).unwrap_or("");
+            let (snippet_text, snippet_span) = mask_ranges(lines, first.start, file_secrets, loc.span.clone());
+            let flagged = snippet_text.get(snippet_span.clone()).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
+            let identity = d.identity.clone().unwrap_or(flagged);
+            let related = d
+                .related
+                .iter()
+                .map(|(p, span, msg)| {
+                    if !texts.contains_key(p) {
+                        let t = reader(p).unwrap_or_default();
+                        texts.insert(p.clone(), t);
+                    }
+                    let t = &texts[p];
+                    let idx = LineIndex::new(t);
+                    Related {
+                        location: location(p, t, &idx, span),
+                        message: mask_secrets(msg).into_owned(),
+                    }
+                })
+                .collect();
+            findings.push(Finding {
+                fingerprint: identity,
+                rule: d.rule.clone(),
+                severity,
+                location: loc.clone(),
+                message: mask_secrets(&d.message).into_owned(),
+                help: d.help.as_deref().map(|h| mask_secrets(h).into_owned()),
+                related,
+                snippet: Some(Snippet {
+                    first_line: loc.line,
+                    text: snippet_text,
+                    span: snippet_span,
+                }),
+            });
+        }
+        if pass == 0 {
+            for (path, sups) in suppressions {
+                for (i, s) in sups.iter().enumerate() {
+                    let unknown: Vec<&String> = s.rules.iter().filter(|r| meta::get(r).is_none() && !config.custom_rules.iter().any(|c| &c.id == *r)).collect();
+                    if s.rules.is_empty() || !unknown.is_empty() {
+                        let what = if s.rules.is_empty() {
+                            "this suppression names no rule".to_string()
+                        } else {
+                            format!("unknown rule `{}` in this suppression (see `premortem rules`)", unknown[0])
+                        };
+                        meta_diags.push(Diagnostic::new("invalid-suppression", path, s.span.clone(), what));
+                    } else if s.reason.is_empty() {
+                        meta_diags.push(
+                            Diagnostic::new("invalid-suppression", path, s.span.clone(), "this suppression gives no reason")
+                                .help("write why the finding is acceptable after the rule id: `premortem: ignore[rule-id] reason`"),
+                        );
+                    }
+                    if !used.contains_key(&(path.clone(), i)) && !s.rules.is_empty() && unknown.is_empty() {
+                        meta_diags.push(
+                            Diagnostic::new("unused-suppression", path, s.span.clone(), format!("this suppression of `{}` matches no finding", s.rules.join(", ")))
+                                .help("delete the comment: the finding it was for is gone"),
+                        );
+                    }
+                }
+            }
+            to_resolve = std::mem::take(&mut meta_diags);
+        }
+    }
+    findings.sort_by(|a, b| {
+        (&a.location.path, a.location.line, a.location.column, &a.rule, &a.message)
+            .cmp(&(&b.location.path, b.location.line, b.location.column, &b.rule, &b.message))
+    });
+    // Fingerprints: rule, path and the flagged text, plus an occurrence count so two identical
+    // findings in one file stay distinct. Line numbers are left out so they survive moves.
+    let mut seen: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    for f in &mut findings {
+        let key = (f.rule.clone(), f.location.path.clone(), f.fingerprint.clone());
+        let n = seen.entry(key).or_insert(0);
+        let hash = stable_hash(&[&f.rule, &f.location.path, &f.fingerprint, &n.to_string()]);
+        *n += 1;
+        f.fingerprint = format!("{hash:016x}");
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masking_moves_the_span_with_the_text() {
+        let text = "url: postgres://app:s3cr3t@db.prod.internal/x";
+        let pw = text.find("s3cr3t").unwrap();
+        let span = text.find("postgres").unwrap()..text.len();
+        let (masked, s) = mask_ranges(text, 0, &[pw..pw + 6], span);
+        assert_eq!(masked, "url: postgres://app:****@db.prod.internal/x");
+        assert_eq!(&masked[s], "postgres://app:****@db.prod.internal/x");
+    }
+}

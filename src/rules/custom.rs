@@ -1,0 +1,1 @@
+//! Pattern rules declared in `.premortem.yaml` (`custom_rules:`).

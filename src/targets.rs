@@ -1,0 +1,222 @@
+//! Connection targets in a config file: connection strings, split host/user/password fields and
+//! bare database host fields. Shared by `literal-dsn`, `cross-environment-target` and
+//! `unprotected-config-path`, computed once per file.
+
+use std::ops::Range;
+
+use crate::classify::FileKind;
+use crate::source::{Entry, SourceFile};
+use crate::syntax::dsn::{self, Credential, Dsn, HostClass};
+use crate::syntax::yaml;
+
+/// How a target is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// A connection string (URI, conninfo or `Key=Value;`).
+    Dsn,
+    /// Host, user and password as separate fields of one mapping, section or file.
+    Split,
+    /// A database host field on its own.
+    Host,
+}
+
+/// One connection target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub form: Form,
+    /// Where findings point: the connection string, the password field, or the host value.
+    pub span: Range<usize>,
+    /// `postgresql`, `redis`, `libpq`, `ado.net`; `fields` for split fields; `host` for a host.
+    pub scheme: String,
+    /// The host for messages (first real one), with port when written.
+    pub host: String,
+    pub host_class: HostClass,
+    pub credential: Credential,
+    /// Key path of the value (`db.url`, `DATABASE_URL`).
+    pub key_path: String,
+    /// The connection string with its password masked (for split fields and hosts, the host).
+    pub masked: String,
+}
+
+impl Target {
+    /// True when the target names a real, non-local host.
+    pub fn is_real(&self) -> bool {
+        self.host_class == HostClass::Remote
+    }
+}
+
+/// Targets and secret ranges of one file.
+#[derive(Debug, Clone, Default)]
+pub struct Targets {
+    pub items: Vec<Target>,
+    /// Byte ranges of literal passwords: masked wherever the file is shown.
+    pub secrets: Vec<Range<usize>>,
+}
+
+const PASSWORD_KEYS: &[&str] = &["password", "passwd", "pwd", "pass", "secret", "token", "auth_token", "authtoken"];
+const USER_KEYS: &[&str] = &["user", "username", "usr", "login", "uid", "userid", "user_id"];
+const HOST_KEYS: &[&str] = &["host", "hostname", "server", "address", "endpoint", "addr", "hostaddr"];
+const DB_WORDS: &[&str] = &[
+    "db", "database", "databases", "postgres", "postgresql", "pg", "psql", "mysql", "mariadb", "mongo", "mongodb",
+    "redis", "sql", "rds", "aurora", "amqp", "rabbitmq", "rabbit", "mssql", "sqlserver", "clickhouse", "cockroach",
+    "cockroachdb", "datasource", "externaldatabase", "primary", "replica", "cache", "memcached", "jdbc", "pgbouncer",
+];
+
+fn words(s: &str) -> Vec<String> {
+    // Split on separators and camelCase boundaries: `externalDatabase.host`, `DB_HOST`.
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in s.chars() {
+        if !c.is_ascii_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        cur.push(c.to_ascii_lowercase());
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn key_is(key: &str, names: &[&str]) -> bool {
+    let w = words(key);
+    let joined = w.concat();
+    names.contains(&joined.as_str()) || w.last().is_some_and(|l| names.contains(&l.as_str()))
+}
+
+fn path_is_database(path: &str) -> bool {
+    let w = words(path);
+    w.iter().any(|t| DB_WORDS.contains(&t.as_str())) || {
+        let joined = w.concat();
+        DB_WORDS.iter().any(|d| d.len() > 4 && joined.contains(d))
+    }
+}
+
+/// Maps a span inside an entry's value to the file. Exact values map directly; others (quoted
+/// with escapes, block scalars, aliases) are located by searching the source text.
+fn map_span(file: &SourceFile, e: &Entry, inner: &Range<usize>) -> Range<usize> {
+    if e.exact {
+        return e.value_span.start + inner.start..e.value_span.start + inner.end;
+    }
+    let needle = e.value.get(inner.clone()).unwrap_or("");
+    yaml::locate(&file.text, &e.value_span, needle)
+}
+
+fn dsn_target(file: &SourceFile, d: &Dsn, text: &str, span: Range<usize>, key_path: &str, out: &mut Targets) {
+    if let Some(pw) = &d.password {
+        if d.credential == Credential::Literal {
+            let raw = text.get(pw.span.clone()).unwrap_or("");
+            let found = yaml::locate(&file.text, &span, raw);
+            if found != span || raw.is_empty() {
+                out.secrets.push(found);
+            } else {
+                out.secrets.push(span.clone());
+            }
+        }
+    }
+    let class = best_class(d);
+    out.items.push(Target {
+        form: Form::Dsn,
+        span,
+        scheme: d.scheme.clone(),
+        host: d.display_host(),
+        host_class: class,
+        credential: d.credential,
+        key_path: key_path.to_string(),
+        masked: d.masked(text),
+    });
+}
+
+fn best_class(d: &Dsn) -> HostClass {
+    if d.hosts.iter().any(|h| h.class == HostClass::Remote) {
+        HostClass::Remote
+    } else if d.hosts.iter().any(|h| h.class == HostClass::SingleLabel) {
+        HostClass::SingleLabel
+    } else {
+        d.hosts.first().map_or(HostClass::UnixSocket, |h| h.class)
+    }
+}
+
+/// Computes the targets of a config file.
+pub fn find(file: &SourceFile) -> Targets {
+    let mut out = Targets::default();
+    let entries = file.entries();
+    let text_only = file.kind == FileKind::HelmTemplate || (file.kind.is_yaml() && file.yaml().error.is_some());
+    if text_only {
+        // Templates are not YAML, and a broken file still deserves its connection strings found.
+        for d in dsn::find_dsns(&file.text) {
+            let span = d.span.clone();
+            dsn_target(file, &d, &file.text, span, "", &mut out);
+        }
+        return out;
+    }
+    for e in entries {
+        for d in dsn::find_dsns(&e.value) {
+            let span = map_span(file, e, &d.span);
+            dsn_target(file, &d, &e.value, span, &e.path, &mut out);
+        }
+        if key_is(&e.key, PASSWORD_KEYS) && dsn::classify_credential(&e.value) == Credential::Literal {
+            out.secrets.push(e.value_span.clone());
+        }
+    }
+    // Split fields and bare hosts, by group (one mapping, section, or a whole .env file).
+    let mut i = 0;
+    let mut by_group: Vec<&Entry> = entries.iter().collect();
+    by_group.sort_by_key(|e| (e.group, e.value_span.start));
+    while i < by_group.len() {
+        let g = by_group[i].group;
+        let mut j = i;
+        while j < by_group.len() && by_group[j].group == g {
+            j += 1;
+        }
+        let group = &by_group[i..j];
+        i = j;
+        for host in group.iter().filter(|e| key_is(&e.key, HOST_KEYS) && path_is_database(&e.path)) {
+            if dsn::find_dsns(&host.value).iter().any(|_| true) {
+                continue;
+            }
+            let name = host.value.trim();
+            let class = dsn::classify_host(name);
+            if name.is_empty() || dsn::is_placeholder_or_reference(name) {
+                continue;
+            }
+            let password = group
+                .iter()
+                .find(|e| key_is(&e.key, PASSWORD_KEYS) && dsn::classify_credential(&e.value) == Credential::Literal);
+            let user = group.iter().any(|e| key_is(&e.key, USER_KEYS));
+            let (form, span, credential) = match password {
+                Some(p) if user => (Form::Split, p.value_span.clone(), Credential::Literal),
+                _ => (Form::Host, host.value_span.clone(), Credential::None),
+            };
+            out.items.push(Target {
+                form,
+                span,
+                scheme: if form == Form::Split { "fields".into() } else { "host".into() },
+                host: name.to_string(),
+                host_class: class,
+                credential,
+                key_path: host.path.clone(),
+                masked: name.to_string(),
+            });
+        }
+    }
+    out.items.sort_by_key(|t| t.span.start);
+    out
+}
+
+/// A `host:port` display string without its port.
+pub fn host_only(host: &str) -> &str {
+    host.rsplit_once(':')
+        .filter(|(h, p)| !h.ends_with(']') || !p.is_empty())
+        .filter(|(_, p)| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        .map_or(host, |(h, _)| h)
+}
