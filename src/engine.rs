@@ -52,7 +52,9 @@ impl std::fmt::Display for Error {
     }
 }
 
-/// Finds the repository root for a path: the nearest ancestor with `.git`, else the directory.
+/// Finds the repository root for a path: the nearest ancestor holding `.git` or a
+/// `.premortem.yaml` (a project inside a larger checkout, like the bundled examples), else the
+/// directory itself.
 pub fn find_root(start: &Path) -> PathBuf {
     let dir = if start.is_dir() {
         start.to_path_buf()
@@ -61,7 +63,7 @@ pub fn find_root(start: &Path) -> PathBuf {
     };
     let dir = dir.canonicalize().unwrap_or(dir);
     dir.ancestors()
-        .find(|a| a.join(".git").exists())
+        .find(|a| a.join(".git").exists() || a.join(".premortem.yaml").is_file())
         .map(Path::to_path_buf)
         .unwrap_or(dir)
 }
