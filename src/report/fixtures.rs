@@ -127,3 +127,32 @@ pub fn rules() -> Vec<RuleMeta> {
         meta("unprotected-config-path", Severity::Warning, "ownership"),
     ]
 }
+
+/// Runs `f` on a report of `findings` with the fixture rules; the report borrows locals.
+pub fn with_report<R>(
+    findings: &[Finding],
+    files_scanned: usize,
+    skipped: &[crate::report::Skipped],
+    elapsed_ms: u64,
+    f: impl FnOnce(&crate::report::Report) -> R,
+) -> R {
+    let rules = rules();
+    f(&crate::report::Report {
+        findings,
+        files_scanned,
+        skipped,
+        elapsed_ms,
+        rules: &rules,
+        tool_version: "0.1.0",
+    })
+}
+
+/// `n` skipped binaries, `assets/f00.bin` onwards.
+pub fn skipped(n: usize) -> Vec<crate::report::Skipped> {
+    (0..n)
+        .map(|i| crate::report::Skipped {
+            path: format!("assets/f{i:02}.bin"),
+            reason: "binary".into(),
+        })
+        .collect()
+}

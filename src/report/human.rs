@@ -172,7 +172,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -187,79 +187,62 @@ pub(crate) mod fixtures;
 
 #[cfg(test)]
 mod tests {
-    use super::fixtures::{dsn_error, owner_warning, parse_info, rules};
+    use super::fixtures::{dsn_error, owner_warning, parse_info, skipped, with_report};
     use super::*;
-    use crate::finding::Finding;
+    use proptest::prelude::*;
 
-    fn render_plain(findings: &[Finding], files: usize, skipped: &[Skipped], ms: u64) -> String {
-        let rules = rules();
-        let report = Report {
-            findings,
-            files_scanned: files,
-            skipped,
-            elapsed_ms: ms,
-            rules: &rules,
-            tool_version: "0.1.0",
-        };
-        let mut out = Vec::new();
-        render(&report, &mut out, false).expect("writing to a Vec cannot fail");
-        String::from_utf8(out).expect("the renderer writes UTF-8")
+    fn render_to_string(
+        findings: &[Finding],
+        files: usize,
+        skip: &[Skipped],
+        ms: u64,
+        color: bool,
+    ) -> String {
+        with_report(findings, files, skip, ms, |report| {
+            let mut out = Vec::new();
+            render(report, &mut out, color).expect("writing to a Vec cannot fail");
+            String::from_utf8(out).expect("the renderer writes UTF-8")
+        })
     }
 
-    fn skipped(n: usize) -> Vec<Skipped> {
-        (0..n)
-            .map(|i| Skipped {
-                path: format!("assets/f{i:02}.bin"),
-                reason: "binary".into(),
-            })
-            .collect()
+    fn plain(findings: &[Finding], files: usize, skip: &[Skipped], ms: u64) -> String {
+        render_to_string(findings, files, skip, ms, false)
     }
 
     #[test]
     fn single_error_with_help() {
         let mut f = dsn_error();
         f.help = Some("move the DSN into a Secret and reference it with `secretKeyRef`".into());
-        insta::assert_snapshot!(render_plain(&[f], 1, &[], 40));
+        insta::assert_snapshot!(plain(&[f], 1, &[], 40));
     }
 
     #[test]
     fn multi_line_help() {
-        insta::assert_snapshot!(render_plain(&[dsn_error()], 3, &[], 40));
+        insta::assert_snapshot!(plain(&[dsn_error()], 3, &[], 40));
     }
 
     #[test]
     fn related_location() {
-        insta::assert_snapshot!(render_plain(&[owner_warning()], 2, &[], 7));
+        insta::assert_snapshot!(plain(&[owner_warning()], 2, &[], 7));
     }
 
     #[test]
     fn warning_and_info() {
-        insta::assert_snapshot!(render_plain(
-            &[owner_warning(), parse_info()],
-            1204,
-            &[],
-            1234
-        ));
+        insta::assert_snapshot!(plain(&[owner_warning(), parse_info()], 1204, &[], 1234));
     }
 
     #[test]
     fn empty_report() {
-        insta::assert_snapshot!(render_plain(&[], 12, &[], 0));
+        insta::assert_snapshot!(plain(&[], 12, &[], 0));
     }
 
     #[test]
     fn skipped_files() {
-        let skip = vec![
-            Skipped {
-                path: "a.bin".into(),
-                reason: "binary".into(),
-            },
-            Skipped {
-                path: "big.sql".into(),
-                reason: "larger than 2 MiB".into(),
-            },
-        ];
-        insta::assert_snapshot!(render_plain(&[dsn_error()], 12, &skip, 10));
+        let skip = [("a.bin", "binary"), ("big.sql", "larger than 2 MiB")].map(|(p, r)| Skipped {
+            path: p.into(),
+            reason: r.into(),
+        });
+        insta::assert_snapshot!(plain(&[dsn_error()], 12, &skip, 10));
     }
 
     #[test]
@@ -272,90 +255,62 @@ mod tests {
         ];
         for (n, want) in cases {
             let got = skipped_notice(&skipped(*n));
-            match want {
-                None => assert_eq!(got, None),
-                Some(w) => assert!(
-                    got.as_deref().is_some_and(|g| g.ends_with(w)),
-                    "{n}: {got:?}"
-                ),
-            }
-            assert!(
-                !got.unwrap_or_default().contains("f10"),
-                "{n}: lists an 11th path"
-            );
+            assert_eq!(got.is_some(), want.is_some(), "{n}: {got:?}");
+            let got = got.unwrap_or_default();
+            assert!(got.ends_with(want.unwrap_or_default()), "{n}: {got}");
+            assert!(!got.contains("f10"), "{n}: lists an 11th path");
         }
     }
 
     #[test]
     fn summary_counts_plurals_and_separators() {
-        let e = dsn_error();
-        let w = owner_warning();
-        let i = parse_info();
-        let cases: &[(&[Finding], usize, usize, u64, &str)] = &[
-            (&[], 12, 0, 0, "no findings in 12 files (0.00 s)"),
-            (&[], 1, 0, 4, "no findings in 1 file (0.00 s)"),
-            (&[], 0, 0, 5, "no findings in 0 files (0.01 s)"),
+        // (errors, warnings, info, files, skipped, elapsed ms, expected)
+        let cases: &[(usize, usize, usize, usize, usize, u64, &str)] = &[
+            (0, 0, 0, 12, 0, 0, "no findings in 12 files (0.00 s)"),
+            (0, 0, 0, 1, 0, 4, "no findings in 1 file (0.00 s)"),
+            (0, 0, 0, 0, 0, 5, "no findings in 0 files (0.01 s)"),
             (
-                &[e.clone()],
+                1,
+                0,
+                0,
                 12,
                 2,
                 10,
                 "1 error in 12 files, 2 skipped (0.01 s)",
             ),
             (
-                &[e.clone(), e.clone(), e.clone(), w.clone()],
+                3,
+                1,
+                0,
                 1204,
                 0,
                 40,
                 "3 errors, 1 warning in 1,204 files (0.04 s)",
             ),
             (
-                &[w.clone(), w.clone(), i.clone()],
+                0,
+                2,
+                1,
                 1_000_000,
                 1,
                 61_999,
                 "2 warnings, 1 info in 1,000,000 files, 1 skipped (62.00 s)",
             ),
-            (
-                &[i.clone(), i.clone()],
-                999,
-                0,
-                1234,
-                "2 info in 999 files (1.23 s)",
-            ),
+            (0, 0, 2, 999, 0, 1234, "2 info in 999 files (1.23 s)"),
         ];
-        for (findings, files, n_skipped, ms, want) in cases {
-            let rules = rules();
-            let skip = skipped(*n_skipped);
-            let report = Report {
-                findings,
-                files_scanned: *files,
-                skipped: &skip,
-                elapsed_ms: *ms,
-                rules: &rules,
-                tool_version: "0",
-            };
-            assert_eq!(summary(&report), *want);
+        for &(e, w, i, files, n_skipped, ms, want) in cases {
+            let mut findings = vec![dsn_error(); e];
+            findings.extend(vec![owner_warning(); w]);
+            findings.extend(vec![parse_info(); i]);
+            let got = with_report(&findings, files, &skipped(n_skipped), ms, summary);
+            assert_eq!(got, want);
         }
     }
 
     #[test]
     fn color_only_when_asked() {
-        let plain = render_plain(&[dsn_error()], 1, &[], 0);
-        assert!(!plain.contains('\u{1b}'));
-        let rules = rules();
-        let findings = [dsn_error()];
-        let report = Report {
-            findings: &findings,
-            files_scanned: 1,
-            skipped: &[],
-            elapsed_ms: 0,
-            rules: &rules,
-            tool_version: "0",
-        };
-        let mut out = Vec::new();
-        render(&report, &mut out, true).expect("writing to a Vec cannot fail");
-        assert!(String::from_utf8_lossy(&out).contains('\u{1b}'));
+        assert!(!plain(&[dsn_error()], 1, &[], 0).contains('\u{1b}'));
+        assert!(render_to_string(&[dsn_error()], 1, &[], 0, true).contains('\u{1b}'));
     }
 
     #[test]
@@ -367,32 +322,16 @@ mod tests {
         if let Some(s) = f.snippet.as_mut() {
             s.text = "host: \u{1b}[1mqa".into();
         }
-        assert!(!render_plain(&[f], 1, &[], 0).contains('\u{1b}'));
+        assert!(!plain(&[f], 1, &[], 0).contains('\u{1b}'));
     }
 
-    #[test]
-    fn bad_spans_degrade_instead_of_panicking() {
-        for span in [0..0, 3..1, 7..8, 500..900, 1..usize::MAX] {
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        #[test]
+        fn any_snippet_and_span_renders(text in "\\PC{0,40}(\n\\PC{0,20}){0,2}", a in 0usize..80, b in 0usize..80) {
             let mut f = dsn_error();
-            if let Some(s) = f.snippet.as_mut() {
-                s.text = "héllo wörld".into();
-                s.span = span.clone();
-            }
-            let out = render_plain(&[f], 1, &[], 0);
-            assert!(out.contains("héllo wörld"), "{span:?}: {out}");
-        }
-    }
-
-    #[test]
-    fn thousands_separators() {
-        for (n, want) in [
-            (0, "0"),
-            (999, "999"),
-            (1000, "1,000"),
-            (12345, "12,345"),
-            (1234567, "1,234,567"),
-        ] {
-            assert_eq!(thousands(n), want);
+            f.snippet = Some(crate::finding::Snippet { first_line: 1, text, span: a..b });
+            prop_assert!(plain(&[f], 1, &[], 0).starts_with("error[literal-dsn]"));
         }
     }
 }
