@@ -46,22 +46,20 @@ fn finding_groups(finding: &Finding) -> Vec<Group<'_>> {
             title.element(
                 Snippet::source(snippet.text.as_str())
                     .line_start(snippet.first_line.max(1))
-                    .path(loc.path.as_str())
+                    .path(display_path(&loc.path))
                     .fold(false)
                     .annotation(AnnotationKind::Primary.span(span)),
             )
         }
         _ => title.element(
-            Origin::path(loc.path.as_str())
+            Origin::path(display_path(&loc.path))
                 .line(loc.line.max(1))
                 .char_column(loc.column.max(1)),
         ),
     };
     for related in &finding.related {
-        let text = format!(
-            "{}:{}: {}",
-            related.location.path, related.location.line, related.message
-        );
+        let path = display_path(&related.location.path);
+        let text = format!("{path}:{}: {}", related.location.line, related.message);
         group = group.element(Level::NOTE.message(untrusted(text)));
     }
     if let Some(help) = &finding.help {
@@ -74,6 +72,23 @@ fn finding_groups(finding: &Finding) -> Vec<Group<'_>> {
 /// sequence in a file name or a masked line) must not reach the terminal.
 fn untrusted(text: String) -> Cow<'static, str> {
     Cow::Owned(normalize_untrusted_str(&text))
+}
+
+/// A path as shown: control characters escaped (`\n`), since a file name is chosen by whoever
+/// wrote the change, and a line break in it would start an unindented line in a CI log that the
+/// runner could read as a workflow command.
+fn display_path(path: &str) -> Cow<'_, str> {
+    if !path.chars().any(char::is_control) {
+        return Cow::Borrowed(path);
+    }
+    let escape = |c: char| -> String {
+        if c.is_control() {
+            c.escape_default().collect()
+        } else {
+            c.to_string()
+        }
+    };
+    Cow::Owned(path.chars().map(escape).collect())
 }
 
 fn level(severity: Severity) -> Level<'static> {
@@ -106,7 +121,7 @@ fn skipped_notice(skipped: &[Skipped]) -> Option<String> {
     let listed: Vec<String> = skipped
         .iter()
         .take(MAX_SKIPPED_LISTED)
-        .map(|s| format!("{} ({})", s.path, s.reason))
+        .map(|s| format!("{} ({})", display_path(&s.path), s.reason))
         .collect();
     let mut notice = format!(
         "skipped {}: {}",
@@ -319,10 +334,16 @@ mod tests {
         f.message = "bad\u{1b}[31m message".into();
         f.help = Some("help \u{1b}]0;title\u{7}".into());
         f.related[0].message = "note \u{1b}[2J".into();
+        f.location.path = "evil\n::error::forged\u{1b}[2J".into();
         if let Some(s) = f.snippet.as_mut() {
             s.text = "host: \u{1b}[1mqa".into();
         }
-        assert!(!plain(&[f], 1, &[], 0).contains('\u{1b}'));
+        let out = plain(&[f], 1, &[], 0);
+        assert!(
+            !out.contains('\u{1b}') && out.contains(r"evil\n::error::forged\u{1b}[2J"),
+            "{out}"
+        );
+        assert!(out.lines().all(|l| !l.starts_with("::")), "{out}");
     }
 
     proptest! {
