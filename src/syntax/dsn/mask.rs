@@ -1,0 +1,267 @@
+//! The last safety net on output: every literal password in a string becomes `****`.
+
+use std::borrow::Cow;
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+use super::scan::{replace_spans, skip_blanks};
+use super::{Credential, Part, classify_credential, find_dsns, uri};
+
+/// Anything worth a closer look: a URI, a password-like key, or a key=value connection string.
+static PREFILTER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostFirst)
+        .build([
+            "://",
+            "pass",
+            "pwd",
+            "host",
+            "server",
+            "data source",
+            "addr",
+        ])
+        .expect("static patterns compile")
+});
+
+static SECRET_KEYS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .build(["pass", "pwd"])
+        .expect("static patterns compile")
+});
+
+/// `text` with every literal password replaced by `****`: the passwords of connection strings
+/// (any scheme's `user:password@`, so `https://user:token@...` too), and the values of
+/// password-like keys (`password=...`, `Pwd={...};`, `PGPASSWORD=...`, `password: ...`,
+/// `"password": "..."`). Placeholders and references (`${DB_PASSWORD}`, `ENC[...]`) stay, so
+/// help text keeps its meaning. Returns the input unchanged, without allocating, when there is
+/// nothing to hide.
+pub fn mask_secrets(text: &str) -> Cow<'_, str> {
+    if !PREFILTER.is_match(text) {
+        return Cow::Borrowed(text);
+    }
+    let mut spans = Vec::new();
+    let mut take = |part: &Part| {
+        if !part.span.is_empty() && classify_credential(&part.value) == Credential::Literal {
+            spans.push(part.span.clone());
+        }
+    };
+    for dsn in find_dsns(text) {
+        dsn.secrets.iter().for_each(&mut take);
+    }
+    for sep in memchr::memmem::find_iter(text.as_bytes(), b"://") {
+        if let Some(dsn) = uri::parse_at(text, sep, true) {
+            dsn.secrets.iter().for_each(&mut take);
+        }
+    }
+    key_value_secrets(text, &mut spans);
+    if spans.is_empty() {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(replace_spans(text, spans, "****"))
+    }
+}
+
+fn is_key_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
+}
+
+/// A key naming a password: `password`, `db_password`, `PGPASSWORD`, `Pwd`, `DB_PASS`.
+fn is_secret_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.ends_with("password")
+        || k.ends_with("passwd")
+        || k.ends_with("pwd")
+        || k == "pass"
+        || ["_pass", "-pass", ".pass"].iter().any(|s| k.ends_with(s))
+}
+
+/// Values of password-like keys written `key=value` or, in a mapping, `key: value`.
+fn key_value_secrets(text: &str, spans: &mut Vec<Range<usize>>) {
+    let b = text.as_bytes();
+    for m in SECRET_KEYS.find_iter(text) {
+        let mut ks = m.start();
+        while ks > 0 && is_key_byte(b[ks - 1]) {
+            ks -= 1;
+        }
+        let mut ke = m.end();
+        while ke < b.len() && is_key_byte(b[ke]) {
+            ke += 1;
+        }
+        if !is_secret_key(&text[ks..ke]) {
+            continue;
+        }
+        let line_end = memchr::memchr(b'\n', &b[ke..]).map_or(b.len(), |k| ke + k);
+        let key_quote = ks
+            .checked_sub(1)
+            .map(|k| b[k])
+            .filter(|c| matches!(c, b'"' | b'\''));
+        let mut i = ke;
+        if key_quote.is_some() && b.get(i).copied() == key_quote {
+            i += 1;
+        }
+        i = skip_blanks(b, i, line_end);
+        let Some(&sep) = b.get(i).filter(|_| i < line_end) else {
+            continue;
+        };
+        match sep {
+            b'=' => {}
+            b':' if b
+                .get(i + 1)
+                .is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\''))
+                && in_mapping(b, ks - usize::from(key_quote.is_some())) => {}
+            _ => continue,
+        }
+        let start = skip_blanks(b, i + 1, line_end);
+        let value = value_range(b, start, line_end, sep);
+        let raw = &text[value.clone()];
+        let skip = matches!(raw, "|" | ">" | "|-" | ">-" | "|+" | ">+" | "~" | "null");
+        if !value.is_empty() && !skip && classify_credential(raw) == Credential::Literal {
+            spans.push(value);
+        }
+    }
+}
+
+/// True when the key at `ks` starts a YAML/JSON mapping entry (line start, after `{`, `,`, a
+/// list dash, a comment mark or a rendered gutter `|`), not a word in prose.
+fn in_mapping(b: &[u8], ks: usize) -> bool {
+    let mut j = ks;
+    while j > 0 && matches!(b[j - 1], b' ' | b'\t') {
+        j -= 1;
+    }
+    j == 0
+        || matches!(
+            b[j - 1],
+            b'\n' | b'\r' | b'{' | b',' | b'-' | b'#' | b';' | b'|' | b'['
+        )
+}
+
+/// The value after a password key: inside quotes or ODBC braces, else up to a separator
+/// (`key=value`) or the end of the line minus a trailing comment (`key: value`).
+fn value_range(b: &[u8], start: usize, line_end: usize, sep: u8) -> Range<usize> {
+    let Some(&first) = b.get(start).filter(|_| start < line_end) else {
+        return start..start;
+    };
+    if matches!(first, b'"' | b'\'') || (first == b'{' && sep == b'=') {
+        let close = if first == b'{' { b'}' } else { first };
+        let mut k = start + 1;
+        while k < line_end {
+            if b[k] == close {
+                // ODBC escapes `}` as `}}`.
+                if close == b'}' && b.get(k + 1) == Some(&b'}') {
+                    k += 2;
+                    continue;
+                }
+                break;
+            }
+            k += if b[k] == b'\\' && first == b'"' { 2 } else { 1 };
+        }
+        return start + 1..k.min(line_end);
+    }
+    let mut k = start;
+    let mut parens = 0i32;
+    while k < line_end {
+        let c = b[k];
+        let stop = if sep == b'=' {
+            c.is_ascii_whitespace()
+                || matches!(c, b';' | b'&' | b'"' | b'\'' | b'`')
+                || (c == b',' && b.get(k + 1).is_some_and(u8::is_ascii_whitespace))
+                || (c == b')' && parens == 0)
+        } else {
+            c == b'\r'
+                || (c == b'#' && k > start && b[k - 1].is_ascii_whitespace())
+                || (c == b',' && b.get(k + 1).is_none_or(u8::is_ascii_whitespace))
+                || (c == b'}' && parens == 0)
+        };
+        if stop {
+            break;
+        }
+        match c {
+            b'(' | b'{' => parens += 1,
+            b')' | b'}' => parens -= 1,
+            _ => {}
+        }
+        k += 1;
+    }
+    while k > start && b[k - 1].is_ascii_whitespace() {
+        k -= 1;
+    }
+    start..k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_keys() {
+        for k in [
+            "password",
+            "PGPASSWORD",
+            "db_password",
+            "Pwd",
+            "DB_PASS",
+            "pass",
+            "--password",
+        ] {
+            assert!(is_secret_key(k), "{k}");
+        }
+        for k in [
+            "bypass",
+            "compass",
+            "passwords",
+            "password_file",
+            "passphrase_hint",
+        ] {
+            assert!(!is_secret_key(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn key_values() {
+        let cases: &[(&str, &str)] = &[
+            ("POSTGRES_PASSWORD=s3cr3t", "POSTGRES_PASSWORD=****"),
+            ("  password: \"s3cr3t\"", "  password: \"****\""),
+            ("  password: s3cr3t # rotate", "  password: **** # rotate"),
+            (
+                "{\"password\":\"s3cr3t\",\"user\":\"u\"}",
+                "{\"password\":\"****\",\"user\":\"u\"}",
+            ),
+            ("{password: s3cr3t, user: u}", "{password: ****, user: u}"),
+            (
+                "spring.datasource.password=s3cr3t",
+                "spring.datasource.password=****",
+            ),
+            (
+                "?user=u&password=s3cr3t&ssl=true",
+                "?user=u&password=****&ssl=true",
+            ),
+            ("Uid=u;Pwd={p;w}};x};Server=s", "Uid=u;Pwd={****};Server=s"),
+            ("connect(password=s3cr3t)", "connect(password=****)"),
+            (
+                "- MYSQL_ROOT_PASSWORD: s3cr3t",
+                "- MYSQL_ROOT_PASSWORD: ****",
+            ),
+            ("12 |   password: s3cr3t", "12 |   password: ****"),
+            // left alone
+            ("password: ${DB_PASSWORD}", "password: ${DB_PASSWORD}"),
+            ("password: |", "password: |"),
+            ("password:", "password:"),
+            (
+                "Set the password: it is long",
+                "Set the password: it is long",
+            ),
+            ("bypass=1", "bypass=1"),
+            (
+                "password_file: /run/secrets/db",
+                "password_file: /run/secrets/db",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(mask_secrets(input), *want, "{input}");
+        }
+    }
+}
