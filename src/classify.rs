@@ -15,7 +15,9 @@ pub enum FileKind {
     /// Any other YAML: Kubernetes manifests, `application*.yml`, CI files, operator resources.
     Yaml,
     /// `.env`, `.env.*`, `*.env`. `example` for `.env.example`, `.sample`, `.template`, `.dist`.
-    DotEnv { example: bool },
+    DotEnv {
+        example: bool,
+    },
     Properties,
     Ini,
     Toml,
@@ -71,7 +73,13 @@ const SKIP_NAMES: &[&str] = &[
     ".pre-commit-hooks.yaml",
 ];
 
-const SKIP_DIRS: &[&str] = &["node_modules", ".git", "vendor", "third_party", "__pycache__"];
+const SKIP_DIRS: &[&str] = &[
+    "node_modules",
+    ".git",
+    "vendor",
+    "third_party",
+    "__pycache__",
+];
 
 /// True for paths under test-code conventions (`tests/`, `spec/`, `__tests__/`, `src/test/`, ...).
 pub fn is_test_path(path: &str) -> bool {
@@ -79,7 +87,10 @@ pub fn is_test_path(path: &str) -> bool {
     let dirs = path.split('/').rev().skip(1);
     let mut in_test_dir = false;
     for d in dirs {
-        if matches!(d, "tests" | "test" | "spec" | "__tests__" | "e2e" | "integration_tests") {
+        if matches!(
+            d,
+            "tests" | "test" | "spec" | "__tests__" | "e2e" | "integration_tests"
+        ) {
             in_test_dir = true;
         }
     }
@@ -107,9 +118,16 @@ pub fn classify(path: &str) -> Option<FileKind> {
         return Some(FileKind::Codeowners);
     }
     if lower == ".env" || lower.starts_with(".env.") || lower.ends_with(".env") {
-        let example = [".example", ".sample", ".template", ".dist", ".tmpl", ".defaults"]
-            .iter()
-            .any(|s| lower.ends_with(s));
+        let example = [
+            ".example",
+            ".sample",
+            ".template",
+            ".dist",
+            ".tmpl",
+            ".defaults",
+        ]
+        .iter()
+        .any(|s| lower.ends_with(s));
         return Some(FileKind::DotEnv { example });
     }
     let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
@@ -137,7 +155,10 @@ pub fn classify(path: &str) -> Option<FileKind> {
                 Some(FileKind::HelmTemplate)
             } else if lower.starts_with("values") || parent == "values" {
                 Some(FileKind::HelmValues)
-            } else if lower.starts_with("docker-compose") || lower.starts_with("compose.") || lower.starts_with("compose-") {
+            } else if lower.starts_with("docker-compose")
+                || lower.starts_with("compose.")
+                || lower.starts_with("compose-")
+            {
                 Some(FileKind::Compose)
             } else {
                 Some(FileKind::Yaml)
@@ -150,7 +171,11 @@ pub fn classify(path: &str) -> Option<FileKind> {
         "tfvars" => Some(FileKind::Tfvars),
         "json" if lower.ends_with(".tfvars.json") => Some(FileKind::Json),
         "json" => Some(FileKind::Json),
-        "conf" if lower.starts_with("postgresql") || parent == "conf.d" || path.contains("postgres") => {
+        "conf"
+            if lower.starts_with("postgresql")
+                || parent == "conf.d"
+                || path.contains("postgres") =>
+        {
             Some(FileKind::PgConf)
         }
         "sql" => Some(FileKind::Sql),
@@ -167,22 +192,43 @@ mod tests {
         let cases = [
             ("charts/app/values-staging.yaml", Some(FileKind::HelmValues)),
             ("charts/app/values/prod.yaml", Some(FileKind::HelmValues)),
-            ("charts/app/templates/deployment.yaml", Some(FileKind::HelmTemplate)),
+            (
+                "charts/app/templates/deployment.yaml",
+                Some(FileKind::HelmTemplate),
+            ),
             ("docker-compose.test.yml", Some(FileKind::Compose)),
             ("k8s/secret.yaml", Some(FileKind::Yaml)),
             (".env.production", Some(FileKind::DotEnv { example: false })),
             (".env.example", Some(FileKind::DotEnv { example: true })),
-            ("src/main/resources/application.properties", Some(FileKind::Properties)),
+            (
+                "src/main/resources/application.properties",
+                Some(FileKind::Properties),
+            ),
             ("infra/prod.tfvars", Some(FileKind::Tfvars)),
             ("appsettings.Production.json", Some(FileKind::Json)),
             ("db/postgresql.conf", Some(FileKind::PgConf)),
             ("db/migrations/001_init.sql", Some(FileKind::Sql)),
             (".github/CODEOWNERS", Some(FileKind::Codeowners)),
-            ("tests/conftest.py", Some(FileKind::TestSource(Lang::Python))),
-            ("web/src/__tests__/db.test.ts", Some(FileKind::TestSource(Lang::TypeScript))),
-            ("spec/support/database_cleaner.rb", Some(FileKind::TestSource(Lang::Ruby))),
-            ("pkg/store/store_test.go", Some(FileKind::TestSource(Lang::Go))),
-            ("app/src/test/java/AppTest.java", Some(FileKind::TestSource(Lang::Java))),
+            (
+                "tests/conftest.py",
+                Some(FileKind::TestSource(Lang::Python)),
+            ),
+            (
+                "web/src/__tests__/db.test.ts",
+                Some(FileKind::TestSource(Lang::TypeScript)),
+            ),
+            (
+                "spec/support/database_cleaner.rb",
+                Some(FileKind::TestSource(Lang::Ruby)),
+            ),
+            (
+                "pkg/store/store_test.go",
+                Some(FileKind::TestSource(Lang::Go)),
+            ),
+            (
+                "app/src/test/java/AppTest.java",
+                Some(FileKind::TestSource(Lang::Java)),
+            ),
             ("src/app.py", None),
             ("README.md", None),
             ("node_modules/x/values.yaml", None),

@@ -91,7 +91,13 @@ fn print_rules() -> i32 {
     let width = metas.iter().map(|m| m.id.len()).max().unwrap_or(10);
     let _ = writeln!(out, "{:width$}  {:8}  summary", "id", "severity");
     for m in metas {
-        let _ = writeln!(out, "{:width$}  {:8}  {}", m.id, m.severity.as_str(), m.summary);
+        let _ = writeln!(
+            out,
+            "{:width$}  {:8}  {}",
+            m.id,
+            m.severity.as_str(),
+            m.summary
+        );
     }
     0
 }
@@ -102,11 +108,17 @@ pub fn explain_text(id: &str) -> Option<String> {
     let mut s = String::new();
     s.push_str(&format!("# {}\n\n", m.id));
     s.push_str(&format!("{}\n\n", m.summary));
-    s.push_str(&format!("Default severity: {}. Category: {}.\n\n", m.severity, m.category));
+    s.push_str(&format!(
+        "Default severity: {}. Category: {}.\n\n",
+        m.severity, m.category
+    ));
     if !m.incident.is_empty() {
         s.push_str(&format!("## The incident\n\n{}\n\n", m.incident));
     }
-    s.push_str(&format!("## Why\n\n{}\n\n## How to fix\n\n{}\n\n", m.rationale, m.fix));
+    s.push_str(&format!(
+        "## Why\n\n{}\n\n## How to fix\n\n{}\n\n",
+        m.rationale, m.fix
+    ));
     if !m.options.is_empty() {
         s.push_str("## Options\n\n");
         for (name, default, doc) in &m.options {
@@ -127,7 +139,10 @@ pub fn explain_text(id: &str) -> Option<String> {
         }
         s.push_str(&format!("## {title}\n\n"));
         for e in ex {
-            s.push_str(&format!("{} (`{}`):\n\n```\n{}```\n\n", e.note, e.path, e.content));
+            s.push_str(&format!(
+                "{} (`{}`):\n\n```\n{}```\n\n",
+                e.note, e.path, e.content
+            ));
         }
     }
     s.push_str(&format!("Suppress one finding with a comment on its line or the line above:\n`# premortem: ignore[{}] <reason>`\n", m.id));
@@ -145,7 +160,9 @@ fn explain(id: &str) -> i32 {
 }
 
 fn color_wanted(args: &CheckArgs) -> bool {
-    !args.no_color && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+    !args.no_color
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stdout().is_terminal()
 }
 
 fn check(args: &CheckArgs) -> i32 {
@@ -182,16 +199,16 @@ fn write_reports(args: &CheckArgs, o: &Outcome) -> Result<(), String> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let res = match args.format {
-        Format::Human => report::human::render(&report, color_wanted(args), &mut out),
+        Format::Human => report::human::render(&report, &mut out, color_wanted(args)),
         Format::Json => report::json::render(&report, &mut out),
         Format::Sarif => report::sarif::render(&report, &mut out),
         Format::Github => report::github::render(&report, &mut out),
     };
     // A closed pipe (`premortem check | head`) is not an error worth a message.
-    if let Err(e) = res {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(format!("cannot write the report: {e}"));
-        }
+    if let Err(e) = res
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(format!("cannot write the report: {e}"));
     }
     if let Some(path) = &args.sarif_file {
         let mut buf = Vec::new();

@@ -75,9 +75,9 @@ impl Config {
 
     /// True when config turns `rule` off for `path`.
     pub fn ignored(&self, rule: &str, path: &str) -> bool {
-        self.ignores
-            .iter()
-            .any(|i| i.paths.is_match(path) && (i.rules.is_empty() || i.rules.iter().any(|r| r == rule)))
+        self.ignores.iter().any(|i| {
+            i.paths.is_match(path) && (i.rules.is_empty() || i.rules.iter().any(|r| r == rule))
+        })
     }
 }
 
@@ -136,16 +136,20 @@ impl Reader<'_> {
     fn globs(&self, node: &Node, what: &str) -> Result<GlobSet, ConfigError> {
         let mut b = GlobSetBuilder::new();
         for g in self.list(node, what)? {
-            let glob = Glob::new(&g).map_err(|e| self.err(&node.span(), format!("`{what}`: bad glob `{g}`: {e}")))?;
+            let glob = Glob::new(&g)
+                .map_err(|e| self.err(&node.span(), format!("`{what}`: bad glob `{g}`: {e}")))?;
             b.add(glob);
         }
         b.build().map_err(|e| self.err(&node.span(), e))
     }
 
     fn severity(&self, node: &Node, what: &str) -> Result<Severity, ConfigError> {
-        node.as_str()
-            .and_then(Severity::parse)
-            .ok_or_else(|| self.err(&node.span(), format!("`{what}` must be error, warning or info")))
+        node.as_str().and_then(Severity::parse).ok_or_else(|| {
+            self.err(
+                &node.span(),
+                format!("`{what}` must be error, warning or info"),
+            )
+        })
     }
 }
 
@@ -172,13 +176,17 @@ pub fn parse(file: &str, text: &str, known: &[RuleMeta]) -> Result<Config, Confi
     };
     let stream = yaml::parse(text);
     if let Some(e) = &stream.error {
-        return Err(r.err(&(e.offset..e.offset), format!("invalid YAML: {}", e.message)));
+        return Err(r.err(
+            &(e.offset..e.offset),
+            format!("invalid YAML: {}", e.message),
+        ));
     }
     let mut config = Config::default();
     let Some(root) = stream.docs.first() else {
         return Ok(config);
     };
-    if matches!(root, Node::Scalar { value, .. } if value.is_empty() || value == "~" || value == "null") {
+    if matches!(root, Node::Scalar { value, .. } if value.is_empty() || value == "~" || value == "null")
+    {
         return Ok(config);
     }
     for (k, v) in r.map(root, "the config file")? {
@@ -186,10 +194,12 @@ pub fn parse(file: &str, text: &str, known: &[RuleMeta]) -> Result<Config, Confi
         match key.as_str() {
             "exclude" => config.exclude = r.globs(v, "exclude")?,
             "max_file_size" => {
-                config.max_file_size = v
-                    .as_str()
-                    .and_then(parse_size)
-                    .ok_or_else(|| r.err(&v.span(), "`max_file_size` must be a size such as 2097152 or \"2 MiB\""))?
+                config.max_file_size = v.as_str().and_then(parse_size).ok_or_else(|| {
+                    r.err(
+                        &v.span(),
+                        "`max_file_size` must be a size such as 2097152 or \"2 MiB\"",
+                    )
+                })?
             }
             "environments" => {
                 let mut entries = Vec::new();
@@ -200,20 +210,27 @@ pub fn parse(file: &str, text: &str, known: &[RuleMeta]) -> Result<Config, Confi
                     })?;
                     entries.push((env, r.list(ev, &format!("environments.{name}"))?));
                 }
-                config.environments = HostPatterns::new(&entries).map_err(|e| r.err(&v.span(), e))?;
+                config.environments =
+                    HostPatterns::new(&entries).map_err(|e| r.err(&v.span(), e))?;
             }
             "rules" => {
                 for (rk, rv) in r.map(v, "rules")? {
                     let id = r.string(rk, "rules")?;
                     let meta = known.iter().find(|m| m.id == id).ok_or_else(|| {
-                        r.err(&rk.span(), format!("unknown rule `{id}` (see `premortem rules`)"))
+                        r.err(
+                            &rk.span(),
+                            format!("unknown rule `{id}` (see `premortem rules`)"),
+                        )
                     })?;
                     config.rules.insert(id.clone(), rule_config(&r, rv, meta)?);
                 }
             }
             "ignore" => {
                 let Node::Seq { items, .. } = v else {
-                    return Err(r.err(&v.span(), "`ignore` must be a list of {paths, rules} entries"));
+                    return Err(r.err(
+                        &v.span(),
+                        "`ignore` must be a list of {paths, rules} entries",
+                    ));
                 };
                 for item in items {
                     let mut paths = None;
@@ -225,14 +242,23 @@ pub fn parse(file: &str, text: &str, known: &[RuleMeta]) -> Result<Config, Confi
                                 rules = r.list(iv, "ignore.rules")?;
                                 for id in &rules {
                                     if !known.iter().any(|m| &m.id == id) {
-                                        return Err(r.err(&iv.span(), format!("unknown rule `{id}` in `ignore.rules`")));
+                                        return Err(r.err(
+                                            &iv.span(),
+                                            format!("unknown rule `{id}` in `ignore.rules`"),
+                                        ));
                                     }
                                 }
                             }
-                            other => return Err(r.err(&ik.span(), format!("unknown key `ignore.{other}` (expected paths, rules)"))),
+                            other => {
+                                return Err(r.err(
+                                    &ik.span(),
+                                    format!("unknown key `ignore.{other}` (expected paths, rules)"),
+                                ));
+                            }
                         }
                     }
-                    let paths = paths.ok_or_else(|| r.err(&item.span(), "`ignore` entry needs `paths`"))?;
+                    let paths =
+                        paths.ok_or_else(|| r.err(&item.span(), "`ignore` entry needs `paths`"))?;
                     config.ignores.push(PathIgnore { paths, rules });
                 }
             }
@@ -274,21 +300,25 @@ fn rule_config(r: &Reader, node: &Node, meta: &RuleMeta) -> Result<RuleConfig, C
             "enabled" => rc.off = !r.bool(v, &what)?,
             _ => {
                 let Some((_, default, _)) = meta.options.iter().find(|(n, _, _)| *n == key) else {
-                    let names: Vec<&str> = meta.options.iter().map(|(n, _, _)| n.as_str()).collect();
+                    let names: Vec<&str> =
+                        meta.options.iter().map(|(n, _, _)| n.as_str()).collect();
                     let expected = if names.is_empty() {
                         "severity, off".to_string()
                     } else {
                         format!("severity, off, {}", names.join(", "))
                     };
-                    return Err(r.err(&k.span(), format!("unknown key `{what}` (expected {expected})")));
+                    return Err(r.err(
+                        &k.span(),
+                        format!("unknown key `{what}` (expected {expected})"),
+                    ));
                 };
                 let value = match default {
                     OptionValue::Bool(_) => OptionValue::Bool(r.bool(v, &what)?),
-                    OptionValue::Int(_) => OptionValue::Int(
-                        v.as_str()
-                            .and_then(|s| s.parse().ok())
-                            .ok_or_else(|| r.err(&v.span(), format!("`{what}` must be an integer")))?,
-                    ),
+                    OptionValue::Int(_) => {
+                        OptionValue::Int(v.as_str().and_then(|s| s.parse().ok()).ok_or_else(
+                            || r.err(&v.span(), format!("`{what}` must be an integer")),
+                        )?)
+                    }
                     OptionValue::Str(_) => OptionValue::Str(r.string(v, &what)?),
                     OptionValue::List(_) => OptionValue::List(r.list(v, &what)?),
                 };
@@ -300,7 +330,8 @@ fn rule_config(r: &Reader, node: &Node, meta: &RuleMeta) -> Result<RuleConfig, C
 }
 
 fn custom_rule(r: &Reader, node: &Node, known: &[RuleMeta]) -> Result<CustomRule, ConfigError> {
-    let (mut id, mut message, mut help, mut severity, mut paths, mut regex) = (None, None, None, Severity::Warning, None, None);
+    let (mut id, mut message, mut help, mut severity, mut paths, mut regex) =
+        (None, None, None, Severity::Warning, None, None);
     for (k, v) in r.map(node, "custom_rules")? {
         let key = r.string(k, "key")?;
         let what = format!("custom_rules.{key}");
@@ -312,7 +343,8 @@ fn custom_rule(r: &Reader, node: &Node, known: &[RuleMeta]) -> Result<CustomRule
             "paths" => paths = Some(r.globs(v, &what)?),
             "regex" => {
                 let src = r.string(v, &what)?;
-                regex = Some(Regex::new(&src).map_err(|e| r.err(&v.span(), format!("`{what}`: {e}")))?);
+                regex =
+                    Some(Regex::new(&src).map_err(|e| r.err(&v.span(), format!("`{what}`: {e}")))?);
             }
             other => {
                 return Err(r.err(&k.span(), format!("unknown key `custom_rules.{other}` (expected id, message, help, severity, paths, regex)")));
@@ -322,16 +354,26 @@ fn custom_rule(r: &Reader, node: &Node, known: &[RuleMeta]) -> Result<CustomRule
     let missing = |name: &str| r.err(&node.span(), format!("custom rule needs `{name}`"));
     let id = id.ok_or_else(|| missing("id"))?;
     if known.iter().any(|m| m.id == id) {
-        return Err(r.err(&node.span(), format!("custom rule id `{id}` is already a built-in rule")));
+        return Err(r.err(
+            &node.span(),
+            format!("custom rule id `{id}` is already a built-in rule"),
+        ));
     }
-    if id.is_empty() || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
-        return Err(r.err(&node.span(), format!("custom rule id `{id}` must be kebab-case")));
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(r.err(
+            &node.span(),
+            format!("custom rule id `{id}` must be kebab-case"),
+        ));
     }
     Ok(CustomRule {
         message: message.ok_or_else(|| missing("message"))?,
         help,
         severity,
-        paths: paths.unwrap_or_else(|| GlobSet::empty()),
+        paths: paths.unwrap_or_else(GlobSet::empty),
         regex: regex.ok_or_else(|| missing("regex"))?,
         id,
     })
@@ -351,7 +393,11 @@ mod tests {
             rationale: String::new(),
             fix: String::new(),
             examples: vec![],
-            options: vec![("allow_hosts".into(), OptionValue::List(vec![]), String::new())],
+            options: vec![(
+                "allow_hosts".into(),
+                OptionValue::List(vec![]),
+                String::new(),
+            )],
         }]
     }
 
@@ -365,20 +411,41 @@ mod tests {
         assert!(c.ignored("literal-dsn", "demo/x.yaml"));
         assert!(!c.ignored("literal-dsn", "prod/x.yaml"));
         assert_eq!(c.custom_rules[0].id, "no-prod-hosts");
-        assert_eq!(c.environments.env_of_host("pg.prod.internal"), Some(Env::Production));
+        assert_eq!(
+            c.environments.env_of_host("pg.prod.internal"),
+            Some(Env::Production)
+        );
     }
 
     #[test]
     fn errors_name_file_line_and_key() {
         let cases = [
-            ("exclude: []\nbogus: 1\n", ".premortem.yaml:2: unknown key `bogus`"),
-            ("rules:\n  no-such-rule: off\n", ".premortem.yaml:2: unknown rule `no-such-rule`"),
-            ("rules:\n  literal-dsn:\n    severity: loud\n", ".premortem.yaml:3: `rules.literal-dsn.severity` must be"),
-            ("rules:\n  literal-dsn:\n    nope: 1\n", ".premortem.yaml:3: unknown key `rules.literal-dsn.nope`"),
-            ("rules:\n  literal-dsn:\n    allow_hosts: {a: 1}\n", ".premortem.yaml:3: `rules.literal-dsn.allow_hosts` must be a list"),
+            (
+                "exclude: []\nbogus: 1\n",
+                ".premortem.yaml:2: unknown key `bogus`",
+            ),
+            (
+                "rules:\n  no-such-rule: off\n",
+                ".premortem.yaml:2: unknown rule `no-such-rule`",
+            ),
+            (
+                "rules:\n  literal-dsn:\n    severity: loud\n",
+                ".premortem.yaml:3: `rules.literal-dsn.severity` must be",
+            ),
+            (
+                "rules:\n  literal-dsn:\n    nope: 1\n",
+                ".premortem.yaml:3: unknown key `rules.literal-dsn.nope`",
+            ),
+            (
+                "rules:\n  literal-dsn:\n    allow_hosts: {a: 1}\n",
+                ".premortem.yaml:3: `rules.literal-dsn.allow_hosts` must be a list",
+            ),
             ("max_file_size: big\n", ".premortem.yaml:1: `max_file_size`"),
             ("a: [\n", ".premortem.yaml:"),
-            ("environments:\n  mars: [x]\n", ".premortem.yaml:2: unknown environment `mars`"),
+            (
+                "environments:\n  mars: [x]\n",
+                ".premortem.yaml:2: unknown environment `mars`",
+            ),
         ];
         for (text, want) in cases {
             let err = parse(".premortem.yaml", text, &known()).unwrap_err().0;

@@ -71,7 +71,10 @@ pub fn find_root(start: &Path) -> PathBuf {
 /// Repo-relative path with `/` separators.
 fn relative(root: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(root).ok()?;
-    let s: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let s: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
     Some(s.join("/"))
 }
 
@@ -93,6 +96,9 @@ pub fn load_config(root: &Path, explicit: Option<&Path>) -> Result<Config, Error
     config::parse(&shown, &text, meta::all()).map_err(|e| Error(format!("config error: {e}")))
 }
 
+/// A file the walk found: repo-relative path, absolute path, kind (`None`: custom rules only).
+type Candidate = (String, PathBuf, Option<FileKind>);
+
 struct FileResult {
     path: String,
     text: Option<String>,
@@ -103,11 +109,21 @@ struct FileResult {
 /// Runs a check.
 pub fn run(opts: &Options) -> Result<Outcome, Error> {
     let started = Instant::now();
-    let cwd = std::env::current_dir().map_err(|e| Error(format!("cannot read the current directory: {e}")))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error(format!("cannot read the current directory: {e}")))?;
     let paths: Vec<PathBuf> = if opts.paths.is_empty() {
         vec![cwd.clone()]
     } else {
-        opts.paths.iter().map(|p| if p.is_absolute() { p.clone() } else { cwd.join(p) }).collect()
+        opts.paths
+            .iter()
+            .map(|p| {
+                if p.is_absolute() {
+                    p.clone()
+                } else {
+                    cwd.join(p)
+                }
+            })
+            .collect()
     };
     for p in &paths {
         if let Err(e) = std::fs::metadata(p) {
@@ -116,7 +132,10 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     }
     let root = find_root(&paths[0]);
     let config = load_config(&root, opts.config.as_deref())?;
-    let rules: Vec<Box<dyn Rule>> = rules::all().into_iter().filter(|r| !config.rule(r.id()).off).collect();
+    let rules: Vec<Box<dyn Rule>> = rules::all()
+        .into_iter()
+        .filter(|r| !config.rule(r.id()).off)
+        .collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.unwrap_or(0))
         .build()
@@ -130,14 +149,23 @@ fn wanted(rules: &[Box<dyn Rule>], config: &Config, rel: &str) -> Option<Option<
     }
     let kind = classify(rel);
     let by_rule = kind.is_some_and(|k| rules.iter().any(|r| r.wants(k, rel)));
-    let by_custom = config
-        .custom_rules
-        .iter()
-        .any(|c| if c.paths.is_empty() { kind.is_some() } else { c.paths.is_match(rel) });
+    let by_custom = config.custom_rules.iter().any(|c| {
+        if c.paths.is_empty() {
+            kind.is_some()
+        } else {
+            c.paths.is_match(rel)
+        }
+    });
     (by_rule || by_custom).then_some(kind)
 }
 
-fn collect(root: &Path, paths: &[PathBuf], rules: &[Box<dyn Rule>], config: &Config, threads: usize) -> Result<(Vec<(String, PathBuf, Option<FileKind>)>, bool), Error> {
+fn collect(
+    root: &Path,
+    paths: &[PathBuf],
+    rules: &[Box<dyn Rule>],
+    config: &Config,
+    threads: usize,
+) -> Result<(Vec<Candidate>, bool), Error> {
     let found = Mutex::new(Vec::new());
     let mut partial = false;
     for p in paths {
@@ -145,9 +173,18 @@ fn collect(root: &Path, paths: &[PathBuf], rules: &[Box<dyn Rule>], config: &Con
         if abs.is_file() {
             partial = true;
             let rel = relative(&root.canonicalize().unwrap_or(root.to_path_buf()), &abs)
-                .ok_or_else(|| Error(format!("`{}` is outside the repository at `{}`", p.display(), root.display())))?;
+                .ok_or_else(|| {
+                    Error(format!(
+                        "`{}` is outside the repository at `{}`",
+                        p.display(),
+                        root.display()
+                    ))
+                })?;
             if let Some(kind) = wanted(rules, config, &rel) {
-                found.lock().unwrap_or_else(|e| e.into_inner()).push((rel, abs, kind));
+                found
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((rel, abs, kind));
             }
             continue;
         }
@@ -166,14 +203,16 @@ fn collect(root: &Path, paths: &[PathBuf], rules: &[Box<dyn Rule>], config: &Con
             let found = &found;
             let root_c = &root_c;
             Box::new(move |entry| {
-                if let Ok(entry) = entry {
-                    if entry.file_type().is_some_and(|t| t.is_file()) {
-                        if let Some(rel) = relative(root_c, entry.path()) {
-                            if let Some(kind) = wanted(rules, config, &rel) {
-                                found.lock().unwrap_or_else(|e| e.into_inner()).push((rel, entry.into_path(), kind));
-                            }
-                        }
-                    }
+                if let Ok(entry) = entry
+                    && entry.file_type().is_some_and(|t| t.is_file())
+                    && let Some(rel) = relative(root_c, entry.path())
+                    && let Some(kind) = wanted(rules, config, &rel)
+                {
+                    found.lock().unwrap_or_else(|e| e.into_inner()).push((
+                        rel,
+                        entry.into_path(),
+                        kind,
+                    ));
                 }
                 ignore::WalkState::Continue
             })
@@ -192,7 +231,9 @@ enum Read {
 
 fn read_file(path: &Path, limit: u64) -> Read {
     match std::fs::metadata(path) {
-        Ok(m) if m.len() > limit => return Read::Skip(format!("larger than {}", human_size(limit))),
+        Ok(m) if m.len() > limit => {
+            return Read::Skip(format!("larger than {}", human_size(limit)));
+        }
         Err(e) => return Read::Skip(format!("unreadable: {e}")),
         _ => {}
     }
@@ -213,16 +254,22 @@ fn read_file(path: &Path, limit: u64) -> Read {
 }
 
 fn human_size(n: u64) -> String {
-    if n % (1024 * 1024) == 0 {
+    if n.is_multiple_of(1024 * 1024) {
         format!("{} MiB", n / (1024 * 1024))
-    } else if n % 1024 == 0 {
+    } else if n.is_multiple_of(1024) {
         format!("{} KiB", n / 1024)
     } else {
         format!("{n} bytes")
     }
 }
 
-fn check_one(rel: &str, kind: Option<FileKind>, text: String, rules: &[Box<dyn Rule>], config: &Config) -> FileResult {
+fn check_one(
+    rel: &str,
+    kind: Option<FileKind>,
+    text: String,
+    rules: &[Box<dyn Rule>],
+    config: &Config,
+) -> FileResult {
     let mut out = FileOut::default();
     let mut file = None;
     if let Some(kind) = kind {
@@ -231,15 +278,18 @@ fn check_one(rel: &str, kind: Option<FileKind>, text: String, rules: &[Box<dyn R
             let cx = cx_for(rule.id(), config);
             rule.check_file(&f, &cx, &mut out);
         }
-        if f.kind.is_yaml() {
-            if let Some(e) = &f.yaml().error {
-                out.diags.push(Diagnostic::new(
-                    "parse-error",
-                    rel,
-                    e.offset..e.offset,
-                    format!("cannot parse this file as YAML: {}; its rules could not decide", e.message),
-                ));
-            }
+        if f.kind.is_yaml()
+            && let Some(e) = &f.yaml().error
+        {
+            out.diags.push(Diagnostic::new(
+                "parse-error",
+                rel,
+                e.offset..e.offset,
+                format!(
+                    "cannot parse this file as YAML: {}; its rules could not decide",
+                    e.message
+                ),
+            ));
         }
         file = Some(f.text);
     }
@@ -249,7 +299,8 @@ fn check_one(rel: &str, kind: Option<FileKind>, text: String, rules: &[Box<dyn R
             continue;
         }
         for m in custom.regex.find_iter(&text) {
-            let mut d = Diagnostic::new(custom.id.clone(), rel, m.range(), custom.message.clone()).severity(custom.severity);
+            let mut d = Diagnostic::new(custom.id.clone(), rel, m.range(), custom.message.clone())
+                .severity(custom.severity);
             d.help = custom.help.clone();
             out.diags.push(d);
         }
@@ -286,16 +337,28 @@ fn cx_for<'a>(id: &str, config: &'a Config) -> Cx<'a> {
     }
 }
 
-fn run_in(root: &Path, paths: &[PathBuf], config: &Config, rules: &[Box<dyn Rule>], opts: &Options, started: Instant) -> Result<Outcome, Error> {
+fn run_in(
+    root: &Path,
+    paths: &[PathBuf],
+    config: &Config,
+    rules: &[Box<dyn Rule>],
+    opts: &Options,
+    started: Instant,
+) -> Result<Outcome, Error> {
     let threads = opts.threads.unwrap_or(0);
     let (files, partial) = collect(root, paths, rules, config, threads)?;
     let explicit: Vec<PathBuf> = paths.iter().filter(|p| p.is_file()).cloned().collect();
     let results: Vec<Result<FileResult, Skipped>> = files
         .par_iter()
-        .map(|(rel, abs, kind)| match read_file(abs, config.max_file_size) {
-            Read::Text(text) => Ok(check_one(rel, *kind, text, rules, config)),
-            Read::Skip(reason) => Err(Skipped { path: rel.clone(), reason }),
-        })
+        .map(
+            |(rel, abs, kind)| match read_file(abs, config.max_file_size) {
+                Read::Text(text) => Ok(check_one(rel, *kind, text, rules, config)),
+                Read::Skip(reason) => Err(Skipped {
+                    path: rel.clone(),
+                    reason,
+                }),
+            },
+        )
         .collect();
     let mut skipped = Vec::new();
     let mut scanned_results = Vec::new();
@@ -303,7 +366,9 @@ fn run_in(root: &Path, paths: &[PathBuf], config: &Config, rules: &[Box<dyn Rule
         match r {
             Ok(f) => scanned_results.push(f),
             Err(s) => {
-                if s.reason.starts_with("unreadable") && explicit.iter().any(|p| p.ends_with(&s.path)) {
+                if s.reason.starts_with("unreadable")
+                    && explicit.iter().any(|p| p.ends_with(&s.path))
+                {
                     return Err(Error(format!("cannot read `{}`: {}", s.path, s.reason)));
                 }
                 skipped.push(s)
@@ -374,7 +439,12 @@ fn run_in(root: &Path, paths: &[PathBuf], config: &Config, rules: &[Box<dyn Rule
 }
 
 /// Replaces every secret range with `****` and maps a span of the original into the result.
-fn mask_ranges(text: &str, base: usize, secrets: &[Range<usize>], span: Range<usize>) -> (String, Range<usize>) {
+fn mask_ranges(
+    text: &str,
+    base: usize,
+    secrets: &[Range<usize>],
+    span: Range<usize>,
+) -> (String, Range<usize>) {
     let end = base + text.len();
     let mut cuts: Vec<Range<usize>> = secrets
         .iter()
@@ -385,7 +455,8 @@ fn mask_ranges(text: &str, base: usize, secrets: &[Range<usize>], span: Range<us
     cuts.sort_by_key(|r| r.start);
     let mut out = String::with_capacity(text.len());
     let mut pos = 0;
-    let rel_span = span.start.saturating_sub(base).min(text.len())..span.end.saturating_sub(base).min(text.len());
+    let rel_span = span.start.saturating_sub(base).min(text.len())
+        ..span.end.saturating_sub(base).min(text.len());
     let (mut new_start, mut new_end) = (rel_span.start, rel_span.end);
     let mut shift: isize = 0;
     for c in cuts {
@@ -424,7 +495,11 @@ fn location(path: &str, text: &str, index: &LineIndex, span: &Range<usize>) -> L
         line,
         column,
         end_line,
-        end_column: if end == start { end_column + 1 } else { end_column },
+        end_column: if end == start {
+            end_column + 1
+        } else {
+            end_column
+        },
         span: start..end,
     }
 }
@@ -453,15 +528,19 @@ fn resolve(
                 texts.insert(d.path.clone(), t);
             }
             let text = &texts[&d.path];
-            let index = indexes.entry(d.path.clone()).or_insert_with(|| LineIndex::new(text));
+            let index = indexes
+                .entry(d.path.clone())
+                .or_insert_with(|| LineIndex::new(text));
             let loc = location(&d.path, text, index, &d.span);
-            if pass == 0 {
-                if let Some(sups) = suppressions.get(&d.path) {
-                    if let Some((i, _)) = sups.iter().enumerate().find(|(_, s)| s.covers(&d.rule, loc.line)) {
-                        used.insert((d.path.clone(), i), true);
-                        continue;
-                    }
-                }
+            if pass == 0
+                && let Some(sups) = suppressions.get(&d.path)
+                && let Some((i, _)) = sups
+                    .iter()
+                    .enumerate()
+                    .find(|(_, s)| s.covers(&d.rule, loc.line))
+            {
+                used.insert((d.path.clone(), i), true);
+                continue;
             }
             let severity = d
                 .severity
@@ -473,8 +552,14 @@ fn resolve(
             let first = index.line_range(text, loc.line);
             let last = index.line_range(text, loc.end_line.max(loc.line));
             let lines = text.get(first.start..last.end).unwrap_or("");
-            let (snippet_text, snippet_span) = mask_ranges(lines, first.start, file_secrets, loc.span.clone());
-            let flagged = snippet_text.get(snippet_span.clone()).unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
+            let (snippet_text, snippet_span) =
+                mask_ranges(lines, first.start, file_secrets, loc.span.clone());
+            let flagged = snippet_text
+                .get(snippet_span.clone())
+                .unwrap_or("")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
             let identity = d.identity.clone().unwrap_or(flagged);
             let related = d
                 .related
@@ -510,24 +595,50 @@ fn resolve(
         if pass == 0 {
             for (path, sups) in suppressions {
                 for (i, s) in sups.iter().enumerate() {
-                    let unknown: Vec<&String> = s.rules.iter().filter(|r| meta::get(r).is_none() && !config.custom_rules.iter().any(|c| &c.id == *r)).collect();
+                    let unknown: Vec<&String> = s
+                        .rules
+                        .iter()
+                        .filter(|r| {
+                            meta::get(r).is_none()
+                                && !config.custom_rules.iter().any(|c| &c.id == *r)
+                        })
+                        .collect();
                     if s.rules.is_empty() || !unknown.is_empty() {
                         let what = if s.rules.is_empty() {
                             "this suppression names no rule".to_string()
                         } else {
-                            format!("unknown rule `{}` in this suppression (see `premortem rules`)", unknown[0])
+                            format!(
+                                "unknown rule `{}` in this suppression (see `premortem rules`)",
+                                unknown[0]
+                            )
                         };
-                        meta_diags.push(Diagnostic::new("invalid-suppression", path, s.span.clone(), what));
+                        meta_diags.push(Diagnostic::new(
+                            "invalid-suppression",
+                            path,
+                            s.span.clone(),
+                            what,
+                        ));
                     } else if s.reason.is_empty() {
                         meta_diags.push(
                             Diagnostic::new("invalid-suppression", path, s.span.clone(), "this suppression gives no reason")
                                 .help("write why the finding is acceptable after the rule id: `premortem: ignore[rule-id] reason`"),
                         );
                     }
-                    if !used.contains_key(&(path.clone(), i)) && !s.rules.is_empty() && unknown.is_empty() {
+                    if !used.contains_key(&(path.clone(), i))
+                        && !s.rules.is_empty()
+                        && unknown.is_empty()
+                    {
                         meta_diags.push(
-                            Diagnostic::new("unused-suppression", path, s.span.clone(), format!("this suppression of `{}` matches no finding", s.rules.join(", ")))
-                                .help("delete the comment: the finding it was for is gone"),
+                            Diagnostic::new(
+                                "unused-suppression",
+                                path,
+                                s.span.clone(),
+                                format!(
+                                    "this suppression of `{}` matches no finding",
+                                    s.rules.join(", ")
+                                ),
+                            )
+                            .help("delete the comment: the finding it was for is gone"),
                         );
                     }
                 }
@@ -536,14 +647,30 @@ fn resolve(
         }
     }
     findings.sort_by(|a, b| {
-        (&a.location.path, a.location.line, a.location.column, &a.rule, &a.message)
-            .cmp(&(&b.location.path, b.location.line, b.location.column, &b.rule, &b.message))
+        (
+            &a.location.path,
+            a.location.line,
+            a.location.column,
+            &a.rule,
+            &a.message,
+        )
+            .cmp(&(
+                &b.location.path,
+                b.location.line,
+                b.location.column,
+                &b.rule,
+                &b.message,
+            ))
     });
     // Fingerprints: rule, path and the flagged text, plus an occurrence count so two identical
     // findings in one file stay distinct. Line numbers are left out so they survive moves.
     let mut seen: BTreeMap<(String, String, String), usize> = BTreeMap::new();
     for f in &mut findings {
-        let key = (f.rule.clone(), f.location.path.clone(), f.fingerprint.clone());
+        let key = (
+            f.rule.clone(),
+            f.location.path.clone(),
+            f.fingerprint.clone(),
+        );
         let n = seen.entry(key).or_insert(0);
         let hash = stable_hash(&[&f.rule, &f.location.path, &f.fingerprint, &n.to_string()]);
         *n += 1;
@@ -561,7 +688,7 @@ mod tests {
         let text = "url: postgres://app:s3cr3t@db.prod.internal/x";
         let pw = text.find("s3cr3t").unwrap();
         let span = text.find("postgres").unwrap()..text.len();
-        let (masked, s) = mask_ranges(text, 0, &[pw..pw + 6], span);
+        let (masked, s) = mask_ranges(text, 0, std::slice::from_ref(&(pw..pw + 6)), span);
         assert_eq!(masked, "url: postgres://app:****@db.prod.internal/x");
         assert_eq!(&masked[s], "postgres://app:****@db.prod.internal/x");
     }

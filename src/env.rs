@@ -122,7 +122,10 @@ mod tests {
     fn file_names_and_directories_name_environments() {
         let cases = [
             ("charts/storefront/values-staging.yaml", Some(Env::Staging)),
-            ("charts/storefront/values-production.yaml", Some(Env::Production)),
+            (
+                "charts/storefront/values-production.yaml",
+                Some(Env::Production),
+            ),
             ("environments/qa/values.yaml", Some(Env::Qa)),
             (".env.production", Some(Env::Production)),
             ("config/application-dev.yml", Some(Env::Dev)),
@@ -139,10 +142,17 @@ mod tests {
     #[test]
     fn host_tokens_and_configured_patterns() {
         let none = HostPatterns::default();
-        assert_eq!(none.env_of_host("prod-pg-cluster.internal"), Some(Env::Production));
+        assert_eq!(
+            none.env_of_host("prod-pg-cluster.internal"),
+            Some(Env::Production)
+        );
         assert_eq!(none.env_of_host("pg.staging.internal"), Some(Env::Staging));
         assert_eq!(none.env_of_host("products-db.internal"), None);
-        let p = HostPatterns::new(&[(Env::Production, vec!["*.corp-east.internal".into()])]).unwrap();
-        assert_eq!(p.env_of_host("PG1.corp-east.internal"), Some(Env::Production));
+        let p =
+            HostPatterns::new(&[(Env::Production, vec!["*.corp-east.internal".into()])]).unwrap();
+        assert_eq!(
+            p.env_of_host("PG1.corp-east.internal"),
+            Some(Env::Production)
+        );
     }
 }

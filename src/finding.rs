@@ -103,7 +103,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic for `rule` at `span` in `path`.
-    pub fn new(rule: impl Into<String>, path: &str, span: Range<usize>, message: impl Into<String>) -> Self {
+    pub fn new(
+        rule: impl Into<String>,
+        path: &str,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             rule: rule.into(),
             severity: None,

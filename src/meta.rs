@@ -144,16 +144,30 @@ pub fn parse(text: &str) -> Result<RuleMeta, String> {
     let mut options = Vec::new();
     if let Some(Node::Seq { items, .. }) = root.get("options") {
         for item in items {
-            let name = item.get("name").and_then(Node::as_str).ok_or(format!("{id}: option without name"))?;
-            let doc = item.get("doc").and_then(Node::as_str).unwrap_or("").trim_end().to_string();
+            let name = item
+                .get("name")
+                .and_then(Node::as_str)
+                .ok_or(format!("{id}: option without name"))?;
+            let doc = item
+                .get("doc")
+                .and_then(Node::as_str)
+                .unwrap_or("")
+                .trim_end()
+                .to_string();
             let value = match item.get("default") {
-                Some(Node::Seq { items, .. }) => {
-                    OptionValue::List(items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect())
-                }
+                Some(Node::Seq { items, .. }) => OptionValue::List(
+                    items
+                        .iter()
+                        .filter_map(|i| i.as_str().map(str::to_string))
+                        .collect(),
+                ),
                 Some(n) => match n.as_str() {
                     Some("true") => OptionValue::Bool(true),
                     Some("false") => OptionValue::Bool(false),
-                    Some(v) => v.parse().map(OptionValue::Int).unwrap_or(OptionValue::Str(v.to_string())),
+                    Some(v) => v
+                        .parse()
+                        .map(OptionValue::Int)
+                        .unwrap_or(OptionValue::Str(v.to_string())),
                     None => return Err(format!("{id}: option {name} default")),
                 },
                 None => return Err(format!("{id}: option {name} has no default")),

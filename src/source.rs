@@ -117,8 +117,9 @@ fn build_entries(file: &SourceFile) -> Vec<Entry> {
 /// Walks a YAML tree without recursion (documents can be deep) and emits its scalar values.
 fn flatten(text: &str, root: &Node, out: &mut Vec<Entry>, next_group: &mut usize) {
     // (node, key path, last key, key span, group)
-    let mut stack: Vec<(&Node, String, String, Option<Range<usize>>, usize)> =
-        vec![(root, String::new(), String::new(), None, *next_group)];
+    // (node, key path, last key, key span, group)
+    type Frame<'n> = (&'n Node, String, String, Option<Range<usize>>, usize);
+    let mut stack: Vec<Frame> = vec![(root, String::new(), String::new(), None, *next_group)];
     *next_group += 1;
     while let Some((node, path, key, key_span, group)) = stack.pop() {
         match node {
@@ -131,7 +132,10 @@ fn flatten(text: &str, root: &Node, out: &mut Vec<Entry>, next_group: &mut usize
                 value_span: span.clone(),
                 group,
             }),
-            Node::Alias { target: Some(t), span } => {
+            Node::Alias {
+                target: Some(t),
+                span,
+            } => {
                 if let Some(v) = t.as_str() {
                     out.push(Entry {
                         path,
@@ -149,7 +153,13 @@ fn flatten(text: &str, root: &Node, out: &mut Vec<Entry>, next_group: &mut usize
                 let g = *next_group;
                 *next_group += 1;
                 for (i, item) in items.iter().enumerate().rev() {
-                    stack.push((item, format!("{path}[{i}]"), key.clone(), key_span.clone(), g));
+                    stack.push((
+                        item,
+                        format!("{path}[{i}]"),
+                        key.clone(),
+                        key_span.clone(),
+                        g,
+                    ));
                 }
             }
             Node::Map { entries, .. } => {
@@ -197,7 +207,11 @@ impl LineIndex {
 
     /// Byte range of a 1-based line, without its line ending.
     pub fn line_range(&self, text: &str, line: usize) -> Range<usize> {
-        let start = self.starts.get(line.saturating_sub(1)).copied().unwrap_or(text.len());
+        let start = self
+            .starts
+            .get(line.saturating_sub(1))
+            .copied()
+            .unwrap_or(text.len());
         let mut end = self.starts.get(line).copied().unwrap_or(text.len());
         let bytes = text.as_bytes();
         while end > start && matches!(bytes.get(end - 1), Some(b'\n' | b'\r')) {
@@ -213,7 +227,8 @@ mod tests {
 
     #[test]
     fn yaml_entries_have_paths_groups_and_exact_spans() {
-        let text = "db:\n  host: pg.prod.internal\n  user: app\n  password: \"s3cr3t\"\nlist:\n  - a\n";
+        let text =
+            "db:\n  host: pg.prod.internal\n  user: app\n  password: \"s3cr3t\"\nlist:\n  - a\n";
         let f = SourceFile::new("values.yaml", text.to_string(), FileKind::HelmValues);
         let e = f.entries();
         assert_eq!(e[0].path, "db.host");
@@ -237,7 +252,11 @@ mod tests {
 
     #[test]
     fn bom_is_dropped() {
-        let f = SourceFile::new(".env", "\u{feff}A=1\n".into(), FileKind::DotEnv { example: false });
+        let f = SourceFile::new(
+            ".env",
+            "\u{feff}A=1\n".into(),
+            FileKind::DotEnv { example: false },
+        );
         assert_eq!(f.entries()[0].key, "A");
     }
 }

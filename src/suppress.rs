@@ -59,7 +59,11 @@ pub fn scan(text: &str) -> Vec<Suppression> {
         let directive_end = text[..line_end].trim_end().len().max(at);
         out.push(Suppression {
             line,
-            covers_to: if code_before.is_empty() { line + 1 } else { line },
+            covers_to: if code_before.is_empty() {
+                line + 1
+            } else {
+                line
+            },
             rules,
             reason,
             span: at..directive_end,

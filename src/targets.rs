@@ -53,13 +53,54 @@ pub struct Targets {
     pub secrets: Vec<Range<usize>>,
 }
 
-const PASSWORD_KEYS: &[&str] = &["password", "passwd", "pwd", "pass", "secret", "token", "auth_token", "authtoken"];
-const USER_KEYS: &[&str] = &["user", "username", "usr", "login", "uid", "userid", "user_id"];
-const HOST_KEYS: &[&str] = &["host", "hostname", "server", "address", "endpoint", "addr", "hostaddr"];
+const PASSWORD_KEYS: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "secret",
+    "token",
+    "auth_token",
+    "authtoken",
+];
+const USER_KEYS: &[&str] = &[
+    "user", "username", "usr", "login", "uid", "userid", "user_id",
+];
+const HOST_KEYS: &[&str] = &[
+    "host", "hostname", "server", "address", "endpoint", "addr", "hostaddr",
+];
 const DB_WORDS: &[&str] = &[
-    "db", "database", "databases", "postgres", "postgresql", "pg", "psql", "mysql", "mariadb", "mongo", "mongodb",
-    "redis", "sql", "rds", "aurora", "amqp", "rabbitmq", "rabbit", "mssql", "sqlserver", "clickhouse", "cockroach",
-    "cockroachdb", "datasource", "externaldatabase", "primary", "replica", "cache", "memcached", "jdbc", "pgbouncer",
+    "db",
+    "database",
+    "databases",
+    "postgres",
+    "postgresql",
+    "pg",
+    "psql",
+    "mysql",
+    "mariadb",
+    "mongo",
+    "mongodb",
+    "redis",
+    "sql",
+    "rds",
+    "aurora",
+    "amqp",
+    "rabbitmq",
+    "rabbit",
+    "mssql",
+    "sqlserver",
+    "clickhouse",
+    "cockroach",
+    "cockroachdb",
+    "datasource",
+    "externaldatabase",
+    "primary",
+    "replica",
+    "cache",
+    "memcached",
+    "jdbc",
+    "pgbouncer",
 ];
 
 fn words(s: &str) -> Vec<String> {
@@ -111,16 +152,23 @@ fn map_span(file: &SourceFile, e: &Entry, inner: &Range<usize>) -> Range<usize> 
     yaml::locate(&file.text, &e.value_span, needle)
 }
 
-fn dsn_target(file: &SourceFile, d: &Dsn, text: &str, span: Range<usize>, key_path: &str, out: &mut Targets) {
-    if let Some(pw) = &d.password {
-        if d.credential == Credential::Literal {
-            let raw = text.get(pw.span.clone()).unwrap_or("");
-            let found = yaml::locate(&file.text, &span, raw);
-            if found != span || raw.is_empty() {
-                out.secrets.push(found);
-            } else {
-                out.secrets.push(span.clone());
-            }
+fn dsn_target(
+    file: &SourceFile,
+    d: &Dsn,
+    text: &str,
+    span: Range<usize>,
+    key_path: &str,
+    out: &mut Targets,
+) {
+    if let Some(pw) = &d.password
+        && d.credential == Credential::Literal
+    {
+        let raw = text.get(pw.span.clone()).unwrap_or("");
+        let found = yaml::locate(&file.text, &span, raw);
+        if found != span || raw.is_empty() {
+            out.secrets.push(found);
+        } else {
+            out.secrets.push(span.clone());
         }
     }
     let class = best_class(d);
@@ -150,7 +198,8 @@ fn best_class(d: &Dsn) -> HostClass {
 pub fn find(file: &SourceFile) -> Targets {
     let mut out = Targets::default();
     let entries = file.entries();
-    let text_only = file.kind == FileKind::HelmTemplate || (file.kind.is_yaml() && file.yaml().error.is_some());
+    let text_only =
+        file.kind == FileKind::HelmTemplate || (file.kind.is_yaml() && file.yaml().error.is_some());
     if text_only {
         // Templates are not YAML, and a broken file still deserves its connection strings found.
         for d in dsn::find_dsns(&file.text) {
@@ -164,7 +213,9 @@ pub fn find(file: &SourceFile) -> Targets {
             let span = map_span(file, e, &d.span);
             dsn_target(file, &d, &e.value, span, &e.path, &mut out);
         }
-        if key_is(&e.key, PASSWORD_KEYS) && dsn::classify_credential(&e.value) == Credential::Literal {
+        if key_is(&e.key, PASSWORD_KEYS)
+            && dsn::classify_credential(&e.value) == Credential::Literal
+        {
             out.secrets.push(e.value_span.clone());
         }
     }
@@ -180,7 +231,10 @@ pub fn find(file: &SourceFile) -> Targets {
         }
         let group = &by_group[i..j];
         i = j;
-        for host in group.iter().filter(|e| key_is(&e.key, HOST_KEYS) && path_is_database(&e.path)) {
+        for host in group
+            .iter()
+            .filter(|e| key_is(&e.key, HOST_KEYS) && path_is_database(&e.path))
+        {
             if dsn::find_dsns(&host.value).iter().any(|_| true) {
                 continue;
             }
@@ -189,9 +243,10 @@ pub fn find(file: &SourceFile) -> Targets {
             if name.is_empty() || dsn::is_placeholder_or_reference(name) {
                 continue;
             }
-            let password = group
-                .iter()
-                .find(|e| key_is(&e.key, PASSWORD_KEYS) && dsn::classify_credential(&e.value) == Credential::Literal);
+            let password = group.iter().find(|e| {
+                key_is(&e.key, PASSWORD_KEYS)
+                    && dsn::classify_credential(&e.value) == Credential::Literal
+            });
             let user = group.iter().any(|e| key_is(&e.key, USER_KEYS));
             let (form, span, credential) = match password {
                 Some(p) if user => (Form::Split, p.value_span.clone(), Credential::Literal),
@@ -200,7 +255,11 @@ pub fn find(file: &SourceFile) -> Targets {
             out.items.push(Target {
                 form,
                 span,
-                scheme: if form == Form::Split { "fields".into() } else { "host".into() },
+                scheme: if form == Form::Split {
+                    "fields".into()
+                } else {
+                    "host".into()
+                },
                 host: name.to_string(),
                 host_class: class,
                 credential,

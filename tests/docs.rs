@@ -23,5 +23,8 @@ fn rule_docs_are_up_to_date() {
             }
         }
     }
-    assert!(stale.is_empty(), "stale docs for {stale:?}: run `UPDATE_DOCS=1 cargo test --test docs`");
+    assert!(
+        stale.is_empty(),
+        "stale docs for {stale:?}: run `UPDATE_DOCS=1 cargo test --test docs`"
+    );
 }

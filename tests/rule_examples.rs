@@ -14,7 +14,11 @@ fn write(root: &std::path::Path, rel: &str, content: &str) {
 fn every_rule_file_parses() {
     for m in meta::all() {
         assert_ne!(m.id, "broken-metadata", "{}", m.summary);
-        assert!(!m.summary.is_empty() && !m.rationale.is_empty() && !m.fix.is_empty(), "{}", m.id);
+        assert!(
+            !m.summary.is_empty() && !m.rationale.is_empty() && !m.fix.is_empty(),
+            "{}",
+            m.id
+        );
     }
 }
 
@@ -36,8 +40,19 @@ fn examples_behave_as_documented() {
             .unwrap();
             let hits: Vec<_> = out.findings.iter().filter(|f| f.rule == m.id).collect();
             match ex.kind {
-                ExampleKind::Bad => assert!(!hits.is_empty(), "{} bad example {i} ({}) produced no finding", m.id, ex.note),
-                ExampleKind::Good => assert!(hits.is_empty(), "{} good example {i} ({}) produced {:?}", m.id, ex.note, hits),
+                ExampleKind::Bad => assert!(
+                    !hits.is_empty(),
+                    "{} bad example {i} ({}) produced no finding",
+                    m.id,
+                    ex.note
+                ),
+                ExampleKind::Good => assert!(
+                    hits.is_empty(),
+                    "{} good example {i} ({}) produced {:?}",
+                    m.id,
+                    ex.note,
+                    hits
+                ),
             }
             checked += 1;
         }
@@ -48,7 +63,15 @@ fn examples_behave_as_documented() {
 #[test]
 fn every_rule_with_logic_has_bad_and_good_examples() {
     for m in meta::all().iter().filter(|m| m.category != "diagnostics") {
-        assert!(m.examples.iter().any(|e| e.kind == ExampleKind::Bad), "{} has no bad example", m.id);
-        assert!(m.examples.iter().any(|e| e.kind == ExampleKind::Good), "{} has no good example", m.id);
+        assert!(
+            m.examples.iter().any(|e| e.kind == ExampleKind::Bad),
+            "{} has no bad example",
+            m.id
+        );
+        assert!(
+            m.examples.iter().any(|e| e.kind == ExampleKind::Good),
+            "{} has no good example",
+            m.id
+        );
     }
 }

@@ -29,7 +29,11 @@ impl Rule for CrossEnvironmentTarget {
             if t.host_class != HostClass::Remote {
                 continue;
             }
-            let Some(target_env) = cx.config.environments.env_of_host(crate::targets::host_only(&t.host)) else {
+            let Some(target_env) = cx
+                .config
+                .environments
+                .env_of_host(crate::targets::host_only(&t.host))
+            else {
                 continue;
             };
             let crosses = (file_env != Env::Production && target_env == Env::Production)
@@ -47,7 +51,11 @@ impl Rule for CrossEnvironmentTarget {
                 file_env.as_str(),
                 target_env.as_str(),
                 t.host,
-                if matches!(t.form, Form::Dsn) { t.masked.clone() } else { t.key_path.clone() },
+                if matches!(t.form, Form::Dsn) {
+                    t.masked.clone()
+                } else {
+                    t.key_path.clone()
+                },
             );
             let help = format!(
                 "a {f} file must point at {f} only: replace the {t} target with the {f} one, ideally through a secret reference that only resolves in {f} (e.g. `existingSecret: app-{f}-db`), so a copied value fails instead of connecting",
@@ -62,4 +70,3 @@ impl Rule for CrossEnvironmentTarget {
         }
     }
 }
-

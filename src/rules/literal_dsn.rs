@@ -25,7 +25,11 @@ impl Rule for LiteralDsn {
         out.secrets.extend(targets.secrets.iter().cloned());
         let allowed = cx.list("allow_hosts");
         for t in &targets.items {
-            if t.form == Form::Host || allowed.iter().any(|h| h.eq_ignore_ascii_case(crate::targets::host_only(&t.host))) {
+            if t.form == Form::Host
+                || allowed
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(crate::targets::host_only(&t.host)))
+            {
                 continue;
             }
             let literal_pw = t.credential == Credential::Literal;
@@ -35,16 +39,27 @@ impl Rule for LiteralDsn {
                 // An in-cluster service name with a real password still leaks the password,
                 // except in local compose stacks and throwaway environments.
                 HostClass::SingleLabel
-                    if literal_pw && file.kind != FileKind::Compose && !file.env.is_some_and(|e| e.is_throwaway()) =>
+                    if literal_pw
+                        && file.kind != FileKind::Compose
+                        && !file.env.is_some_and(|e| e.is_throwaway()) =>
                 {
                     Severity::Error
                 }
                 _ => continue,
             };
             let what = match t.form {
-                Form::Split => format!("host `{}`, a user and a literal password are written in config", t.host),
-                _ if literal_pw => format!("literal {} connection string with a password for `{}`: `{}`", t.scheme, t.host, t.masked),
-                _ => format!("literal {} connection target `{}`: `{}`", t.scheme, t.host, t.masked),
+                Form::Split => format!(
+                    "host `{}`, a user and a literal password are written in config",
+                    t.host
+                ),
+                _ if literal_pw => format!(
+                    "literal {} connection string with a password for `{}`: `{}`",
+                    t.scheme, t.host, t.masked
+                ),
+                _ => format!(
+                    "literal {} connection target `{}`: `{}`",
+                    t.scheme, t.host, t.masked
+                ),
             };
             let d = Diagnostic::new(self.id(), &file.path, t.span.clone(), what)
                 .severity(severity)
@@ -55,10 +70,13 @@ impl Rule for LiteralDsn {
     }
 }
 
-
 /// How to replace the literal with a reference, in the file's own language.
 pub fn help(kind: FileKind, t: &Target) -> String {
-    let key = if t.key_path.is_empty() { "DATABASE_URL" } else { t.key_path.rsplit('.').next().unwrap_or("url") };
+    let key = if t.key_path.is_empty() {
+        "DATABASE_URL"
+    } else {
+        t.key_path.rsplit('.').next().unwrap_or("url")
+    };
     match kind {
         FileKind::HelmValues | FileKind::Yaml | FileKind::HelmTemplate => format!(
             "keep the connection string in a Kubernetes Secret and reference it, so a copied file fails loudly instead of reaching this host:\n\

@@ -52,10 +52,13 @@ pub struct Cx<'a> {
 
 impl Cx<'_> {
     fn option(&self, name: &str) -> Option<&OptionValue> {
-        self.rule
-            .options
-            .get(name)
-            .or_else(|| self.meta.options.iter().find(|(n, _, _)| n == name).map(|(_, v, _)| v))
+        self.rule.options.get(name).or_else(|| {
+            self.meta
+                .options
+                .iter()
+                .find(|(n, _, _)| n == name)
+                .map(|(_, v, _)| v)
+        })
     }
 
     /// A list option (config value, else the default from the rule's metadata).

@@ -64,11 +64,11 @@ pub fn scan(text: &str, dialect: Dialect) -> Vec<Pair> {
         };
         let mut key = body[..sep].trim();
         let mut key_start = body_start;
-        if dialect == Dialect::DotEnv {
-            if let Some(rest) = key.strip_prefix("export ") {
-                key_start += key.len() - rest.len();
-                key = rest.trim_start();
-            }
+        if dialect == Dialect::DotEnv
+            && let Some(rest) = key.strip_prefix("export ")
+        {
+            key_start += key.len() - rest.len();
+            key = rest.trim_start();
         }
         let key = key.trim_matches('"');
         if key.is_empty() || key.contains(char::is_whitespace) && dialect != Dialect::Ini {
@@ -111,7 +111,9 @@ fn is_comment(body: &str, dialect: Dialect) -> bool {
         Dialect::DotEnv | Dialect::Toml => body.starts_with('#'),
         Dialect::Properties => body.starts_with('#') || body.starts_with('!'),
         Dialect::Ini => body.starts_with('#') || body.starts_with(';'),
-        Dialect::Tfvars => body.starts_with('#') || body.starts_with("//") || body.starts_with("/*"),
+        Dialect::Tfvars => {
+            body.starts_with('#') || body.starts_with("//") || body.starts_with("/*")
+        }
     }
 }
 
@@ -130,17 +132,17 @@ fn separator(body: &str, dialect: Dialect) -> Option<(usize, usize)> {
 /// values in formats that allow it) and returns the value with its source span.
 fn unquote(raw: &str, base: usize, dialect: Dialect) -> (String, Range<usize>) {
     let first = raw.chars().next();
-    if let Some(q @ ('"' | '\'')) = first {
-        if let Some(end) = raw[1..].find(q) {
-            let inner = &raw[1..1 + end];
-            return (inner.to_string(), base + 1..base + 1 + inner.len());
-        }
+    if let Some(q @ ('"' | '\'')) = first
+        && let Some(end) = raw[1..].find(q)
+    {
+        let inner = &raw[1..1 + end];
+        return (inner.to_string(), base + 1..base + 1 + inner.len());
     }
     let mut value = raw;
-    if dialect != Dialect::Properties {
-        if let Some(i) = value.find(" #") {
-            value = &value[..i];
-        }
+    if dialect != Dialect::Properties
+        && let Some(i) = value.find(" #")
+    {
+        value = &value[..i];
     }
     let value = value.trim_end().trim_end_matches(',');
     (value.to_string(), base..base + value.len())
@@ -195,7 +197,8 @@ mod tests {
 
     #[test]
     fn tfvars_blocks_nest() {
-        let text = "db = {\n  host     = \"db.prod.internal\"\n  password = \"pw\"\n}\nregion = \"eu\"\n";
+        let text =
+            "db = {\n  host     = \"db.prod.internal\"\n  password = \"pw\"\n}\nregion = \"eu\"\n";
         let all = scan(text, Dialect::Tfvars);
         assert_eq!(all[0].path, "db.host");
         assert_eq!(all[0].group, all[1].group);

@@ -275,7 +275,10 @@ pub fn parse(text: &str) -> Stream {
 /// source differs from its value (block scalars, escapes). Falls back to the whole span.
 pub fn locate(text: &str, span: &Range<usize>, needle: &str) -> Range<usize> {
     let hay = text.get(span.clone()).unwrap_or("");
-    match (needle.is_empty(), memchr::memmem::find(hay.as_bytes(), needle.as_bytes())) {
+    match (
+        needle.is_empty(),
+        memchr::memmem::find(hay.as_bytes(), needle.as_bytes()),
+    ) {
         (false, Some(i)) => span.start + i..span.start + i + needle.len(),
         _ => span.clone(),
     }
@@ -340,15 +343,24 @@ mod tests {
     #[test]
     fn aliases_point_at_scalar_anchors_without_expansion() {
         let s = parse("h: &h db.prod.internal\nx: *h\n");
-        assert_eq!(s.docs[0].get("x").and_then(Node::as_str), Some("db.prod.internal"));
+        assert_eq!(
+            s.docs[0].get("x").and_then(Node::as_str),
+            Some("db.prod.internal")
+        );
     }
 
     #[test]
     fn alias_bomb_is_cheap() {
         let mut y = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
         for i in 0..20 {
-            let prev = if i == 0 { "a".to_string() } else { format!("l{}", i - 1) };
-            y.push_str(&format!("l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("l{}", i - 1)
+            };
+            y.push_str(&format!(
+                "l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
         }
         let s = parse(&y);
         assert_eq!(s.docs.len(), 1);
@@ -359,7 +371,11 @@ mod tests {
         let y = "[".repeat(10_000) + &"]".repeat(10_000);
         let s = parse(&y);
         let e = s.error.expect("an error");
-        assert!(e.message.contains("nesting") || e.message.contains("recursion"), "{}", e.message);
+        assert!(
+            e.message.contains("nesting") || e.message.contains("recursion"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
