@@ -273,7 +273,16 @@ impl Parser<'_> {
             return;
         };
         let mut ok = true;
-        if let Err(e) = pattern::compile_github(&text[pat.clone()]) {
+        let raw = &text[pat.clone()];
+        let header = raw.strip_prefix('^').unwrap_or(raw);
+        if header.starts_with('[') && header.contains(']') && !raw[1..].contains('/') {
+            self.issue(
+                line,
+                pat.clone(),
+                "this is a GitLab section header; GitHub CODEOWNERS has no sections, reports an error and skips this line",
+            );
+            ok = false;
+        } else if let Err(e) = pattern::compile_github(raw) {
             self.issue(line, pat.clone(), e.message());
             ok = false;
         }
