@@ -12,7 +12,10 @@
 //!   line is skipped and highlighted, so such a line is reported and is not used for matching.
 //!   The same holds for a line with an owner that is not `@user`, `@org/team` or an email: the
 //!   whole line is skipped, valid owners included. A line with no owners is valid and un-owns.
-//! - Text after a whitespace-preceded `#` is a comment.
+//! - Text after a whitespace-preceded `#` is a comment. `\ ` escapes a space in a pattern and
+//!   `\*` a literal star, as in gitignore (GitHub does not document escapes beyond `\#`).
+//! - A GitLab section header (`[Name]`, `^[Name]`, `[Name][n]`) is reported and skipped; the lines
+//!   below it are plain rules to GitHub.
 //!
 //! GitLab (docs "Syntax of CODEOWNERS file" and `Gitlab::CodeOwners::File`):
 //! - `CODEOWNERS` in the root, `docs/`, `.gitlab/`, in that order.
@@ -239,6 +242,24 @@ fn tokens(text: &str, range: Range<usize>) -> Vec<Range<usize>> {
     out
 }
 
+/// The length of a leading `[Name]`, `^[Name]` or `[Name][n]` that ends the line or is followed by
+/// whitespace: the shape of a GitLab section header.
+fn gitlab_header_len(body: &str) -> Option<usize> {
+    let open = usize::from(body.starts_with('^'));
+    if !body[open..].starts_with('[') {
+        return None;
+    }
+    let mut end = open + body[open..].find(']')? + 1;
+    if let Some(rest) = body[end..].strip_prefix('[')
+        && let Some(c) = rest.find(']')
+        && rest[..c].bytes().all(|b| b.is_ascii_digit())
+    {
+        end += c + 2;
+    }
+    (end == body.len() || body.as_bytes().get(end).is_some_and(|b| is_space_byte(*b)))
+        .then_some(end)
+}
+
 impl Parser<'_> {
     fn issue(&mut self, line: usize, span: Range<usize>, message: impl Into<String>) {
         self.co.issues.push(SyntaxIssue {
@@ -268,21 +289,21 @@ impl Parser<'_> {
 
     fn github_line(&mut self, line: usize, line_span: Range<usize>, body: Range<usize>) {
         let text = self.text;
+        if let Some(len) = gitlab_header_len(&text[body.clone()]) {
+            self.issue(
+                line,
+                body.start..body.start + len,
+                "this is a GitLab section header; GitHub CODEOWNERS has no sections, reports an error and skips this line",
+            );
+            return;
+        }
         let toks = tokens(text, body);
         let Some(pat) = toks.first().cloned() else {
             return;
         };
         let mut ok = true;
         let raw = &text[pat.clone()];
-        let header = raw.strip_prefix('^').unwrap_or(raw);
-        if header.starts_with('[') && header.contains(']') && !raw[1..].contains('/') {
-            self.issue(
-                line,
-                pat.clone(),
-                "this is a GitLab section header; GitHub CODEOWNERS has no sections, reports an error and skips this line",
-            );
-            ok = false;
-        } else if let Err(e) = pattern::compile_github(raw) {
+        if let Err(e) = pattern::compile_github(raw) {
             self.issue(line, pat.clone(), e.message());
             ok = false;
         }
