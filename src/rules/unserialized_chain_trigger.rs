@@ -849,6 +849,15 @@ CREATE TRIGGER audit_log_checksum BEFORE INSERT ON audit_logs
             "s text;",
             "  SELECT status INTO s FROM t WHERE account_id = NEW.account_id ORDER BY id DESC LIMIT 1;\n  IF s = 'closed' THEN RAISE EXCEPTION 'closed'; END IF;",
         ));
+        // Comparisons in conditions are not assignments.
+        lint_ok(&trigger(
+            "v bigint;",
+            "  SELECT max(seq) INTO v FROM t WHERE account_id = NEW.account_id;\n  IF NEW.seq = v + 1 THEN RAISE NOTICE 'in order'; END IF;",
+        ));
+        lint_errors(&trigger(
+            "prev text;",
+            &format!("{READ}\n  IF prev = NEW.expected THEN NULL; END IF;\n{DERIVE}"),
+        ));
         // A copy of the previous value without hash or increment is not a chain.
         lint_ok(&trigger(
             "p numeric;",

@@ -76,15 +76,42 @@ pub fn analyse(text: &str, tables: &[String], lock_helpers: &BTreeSet<String>) -
     };
     let mut rec = Vec::new();
     cx.walk(&body.stmts, Some(Flow::default()), &mut rec);
+    let facts: Vec<Facts> = rec.iter().map(|r| cx.facts(r)).collect();
     let mut out = Vec::new();
-    for (si, (stmt, flow)) in rec.iter().enumerate() {
-        for q in cx.selects(stmt.clone()) {
-            if let Some(read) = cx.chain_read(&rec, si, stmt, &q, *flow) {
+    for si in 0..rec.len() {
+        for q in cx.selects(rec[si].range.clone()) {
+            if let Some(read) = cx.chain_read(&rec, &facts, si, &q) {
                 out.push(read);
             }
         }
     }
     out
+}
+
+/// A statement as reached by the lock dataflow.
+struct Rec {
+    range: Range<usize>,
+    flow: Flow,
+    /// A condition or loop header: evaluated, never assigns.
+    cond: bool,
+}
+
+/// What a statement writes, computed once per statement.
+struct Facts {
+    /// The table an `UPDATE` or upsert writes.
+    writes: Option<String>,
+    /// True when it calls `pg_advisory_unlock[_all]`.
+    unlocks: bool,
+    assigns: Vec<Assign>,
+}
+
+/// `lhs := rhs`, or `SELECT rhs INTO lhs`.
+struct Assign {
+    lhs: Vec<String>,
+    rhs: Range<usize>,
+    refs: Vec<String>,
+    hash: bool,
+    increment: bool,
 }
 
 /// Lock state on entry to a statement; `None` elsewhere means unreachable.
@@ -164,21 +191,21 @@ impl Cx<'_> {
 
     // ---- lock dataflow -------------------------------------------------------------------
 
-    fn walk(
-        &self,
-        stmts: &[Stmt],
-        mut st: Option<Flow>,
-        rec: &mut Vec<(Range<usize>, Flow)>,
-    ) -> Option<Flow> {
+    fn walk(&self, stmts: &[Stmt], mut st: Option<Flow>, rec: &mut Vec<Rec>) -> Option<Flow> {
         for s in stmts {
             st = match s {
-                Stmt::Simple(r) => {
+                Stmt::Simple(r) | Stmt::Cond(r) => {
                     // Unreachable statements are recorded as serialized: they never run.
-                    let entry = st.unwrap_or(Flow {
+                    let flow = st.unwrap_or(Flow {
                         xact: true,
                         session: true,
                     });
-                    rec.push((r.clone(), entry));
+                    let cond = matches!(s, Stmt::Cond(_));
+                    rec.push(Rec {
+                        range: r.clone(),
+                        flow,
+                        cond,
+                    });
                     st.and_then(|f| self.effects(r.clone(), f))
                 }
                 Stmt::Branch {
@@ -466,9 +493,9 @@ impl Cx<'_> {
         out
     }
 
-    /// Assignments made by a statement: (targets, value tokens).
-    fn assignments(&self, r: Range<usize>) -> Vec<(Vec<String>, Range<usize>)> {
-        let mut out = Vec::new();
+    /// Assignments made by a statement.
+    fn assignments(&self, r: Range<usize>) -> Vec<Assign> {
+        let mut raw = Vec::new();
         if let Some((lhs, mut j)) = self.name(r.start, r.end) {
             if self.punct(j, "[") {
                 while j < r.end && !self.punct(j, "]") {
@@ -477,21 +504,49 @@ impl Cx<'_> {
                 j += 1;
             }
             if self.punct(j, ":=") || self.punct(j, "=") {
-                out.push((vec![lhs], j + 1..r.end));
-                return out;
+                raw.push((vec![lhs], j + 1..r.end));
             }
         }
-        for q in self.selects(r) {
-            if !q.into.is_empty() {
-                out.push((q.into.clone(), q.list.clone()));
+        if raw.is_empty() {
+            for q in self.selects(r) {
+                if !q.into.is_empty() {
+                    raw.push((q.into.clone(), q.list.clone()));
+                }
             }
         }
-        out
+        raw.into_iter()
+            .map(|(lhs, rhs)| Assign {
+                lhs,
+                refs: self.refs(rhs.clone()),
+                hash: self.has_hash(rhs.clone()),
+                increment: self.has_increment(rhs.clone()),
+                rhs,
+            })
+            .collect()
+    }
+
+    fn facts(&self, rec: &Rec) -> Facts {
+        let r = rec.range.clone();
+        let unlocks = r.clone().any(|k| {
+            self.punct(k + 1, "(")
+                && self
+                    .word(k)
+                    .is_some_and(|w| w == "pg_advisory_unlock" || w == "pg_advisory_unlock_all")
+        });
+        Facts {
+            writes: self.writes_table(r.clone()),
+            unlocks,
+            assigns: if rec.cond {
+                Vec::new()
+            } else {
+                self.assignments(r)
+            },
+        }
     }
 
     // ---- the decision -------------------------------------------------------------------
 
-    fn read_kind(&self, rec: &[(Range<usize>, Flow)], si: usize, q: &Query) -> Option<ReadKind> {
+    fn read_kind(&self, facts: &[Facts], si: usize, q: &Query) -> Option<ReadKind> {
         let from = q.from.as_deref()?;
         if q.order_by.as_ref().is_some_and(|o| self.has_desc(o)) && q.limit_one {
             return Some(ReadKind::LatestRow);
@@ -502,90 +557,72 @@ impl Cx<'_> {
         if q.list.clone().any(|k| self.is(k, "last_value")) {
             return Some(ReadKind::LastValue);
         }
-        let updated_later = rec[si + 1..].iter().any(|(r, _)| {
-            self.writes_table(r.clone())
-                .is_some_and(|t| same_table(&t, from))
-        });
+        let updated_later = facts[si + 1..]
+            .iter()
+            .any(|f| f.writes.as_deref().is_some_and(|t| same_table(t, from)));
         (!self.is_trigger_table(from) && updated_later).then_some(ReadKind::HeadRow)
     }
 
-    fn chain_read(
-        &self,
-        rec: &[(Range<usize>, Flow)],
-        si: usize,
-        stmt: &Range<usize>,
-        q: &Query,
-        flow: Flow,
-    ) -> Option<ChainRead> {
-        let kind = self.read_kind(rec, si, q)?;
-        // The read's outputs and the tokens their value comes from.
-        let (outputs, value) = if q.into.is_empty() {
-            let (lhs, rhs) = self.assignments(stmt.clone()).into_iter().next()?;
-            if !(rhs.start <= q.select && q.select < rhs.end) {
+    fn chain_read(&self, rec: &[Rec], facts: &[Facts], si: usize, q: &Query) -> Option<ChainRead> {
+        if rec[si].cond {
+            return None;
+        }
+        let kind = self.read_kind(facts, si, q)?;
+        // The read's outputs and whether its own value already hashes or increments.
+        let (outputs, derived, copy) = if q.into.is_empty() {
+            let a = facts[si].assigns.first()?;
+            if !(a.rhs.start <= q.select && q.select < a.rhs.end) {
                 return None;
             }
-            (lhs, rhs)
+            (a.lhs.clone(), a.hash || a.increment, !a.hash)
         } else {
-            (q.into.clone(), q.list.clone())
+            let hash = self.has_hash(q.list.clone());
+            (
+                q.into.clone(),
+                hash || self.has_increment(q.list.clone()),
+                !hash,
+            )
         };
-        let mut tainted: Vec<(String, bool)> = Vec::new();
-        let mut links = Vec::new();
-        let mut appends = false;
-        let derived = self.has_hash(value.clone()) || self.has_increment(value.clone());
+        let mut taint = Taint::default();
         for o in &outputs {
-            self.assign(
-                o,
-                derived,
-                !self.has_hash(value.clone()),
-                &mut tainted,
-                &mut links,
-                &mut appends,
-            );
+            taint.assign(o, derived, copy);
         }
-        for (r, _) in &rec[si + 1..] {
-            for (lhs, rhs) in self.assignments(r.clone()) {
-                let refs = self.refs(rhs.clone());
-                let hit: Vec<bool> = tainted
+        for f in &facts[si + 1..] {
+            for a in &f.assigns {
+                let hit: Vec<bool> = taint
+                    .vars
                     .iter()
-                    .filter(|(t, _)| refs.iter().any(|n| flows_from(n, t)))
+                    .filter(|(t, _)| a.refs.iter().any(|n| flows_from(n, t)))
                     .map(|(_, d)| *d)
                     .collect();
                 if hit.is_empty() {
-                    tainted.retain(|(t, _)| !lhs.contains(t));
+                    // Overwritten with an unrelated value.
+                    taint.vars.retain(|(t, _)| !a.lhs.contains(t));
                     continue;
                 }
-                let d = hit.contains(&true)
-                    || self.has_hash(rhs.clone())
-                    || self.has_increment(rhs.clone());
-                let copy = !self.has_hash(rhs.clone());
-                for l in &lhs {
-                    self.assign(l, d, copy, &mut tainted, &mut links, &mut appends);
+                let d = hit.contains(&true) || a.hash || a.increment;
+                for l in &a.lhs {
+                    taint.assign(l, d, !a.hash);
                 }
             }
         }
-        if !appends {
+        if !taint.appends {
             return None;
         }
-        let unlock_after = rec[si + 1..].iter().any(|(r, _)| {
-            r.clone().any(|k| {
-                self.punct(k + 1, "(")
-                    && self
-                        .word(k)
-                        .is_some_and(|w| w == "pg_advisory_unlock" || w == "pg_advisory_unlock_all")
-            })
-        });
+        let flow = rec[si].flow;
+        let unlock_after = facts[si + 1..].iter().any(|f| f.unlocks);
         let head_locked = kind == ReadKind::HeadRow && q.for_update;
         let serialized = flow.xact || (flow.session && unlock_after) || head_locked;
-        let first = &self.toks[stmt.start];
-        let (insert_at, indent) = (first.span.start, self.indent(first.span.start));
+        let first = &self.toks[rec[si].range.start];
+        let last = &self.toks[q.end.max(q.select + 1) - 1];
         Some(ChainRead {
-            span: self.toks[q.select].span.start..self.toks[q.end.max(q.select + 1) - 1].span.end,
-            insert_at,
-            indent,
+            span: self.toks[q.select].span.start..last.span.end,
+            insert_at: first.span.start,
+            indent: self.indent(first.span.start),
             kind,
             table: q.from.clone(),
             keys: self.keys(q.where_.clone()),
-            links,
+            links: taint.links,
             serialized,
             for_update: q.for_update,
             unreleased_session_lock: flow.session && !unlock_after,
@@ -595,25 +632,6 @@ impl Cx<'_> {
                 None
             },
         })
-    }
-
-    fn assign(
-        &self,
-        target: &str,
-        derived: bool,
-        copy: bool,
-        tainted: &mut Vec<(String, bool)>,
-        links: &mut Vec<String>,
-        appends: &mut bool,
-    ) {
-        tainted.retain(|(t, _)| t != target);
-        tainted.push((target.to_string(), derived));
-        if let Some(col) = target.strip_prefix("new.") {
-            *appends |= derived;
-            if copy && !links.iter().any(|l| l == col) {
-                links.push(col.to_string());
-            }
-        }
     }
 
     fn indent(&self, at: usize) -> Option<String> {
@@ -718,6 +736,30 @@ impl Cx<'_> {
         ) || ["_at", "_ts", "_time", "_timestamp", "_date", "_on"]
             .iter()
             .any(|s| last.ends_with(s))
+    }
+}
+
+/// Names holding values read from the predecessor, and what reached NEW.
+#[derive(Default)]
+struct Taint {
+    /// (name, derived through a hash or increment).
+    vars: Vec<(String, bool)>,
+    /// NEW columns holding the predecessor's value or value + 1.
+    links: Vec<String>,
+    /// True once a derived value reached a NEW column.
+    appends: bool,
+}
+
+impl Taint {
+    fn assign(&mut self, target: &str, derived: bool, copy: bool) {
+        self.vars.retain(|(t, _)| t != target);
+        self.vars.push((target.to_string(), derived));
+        if let Some(col) = target.strip_prefix("new.") {
+            self.appends |= derived;
+            if copy && !self.links.iter().any(|l| l == col) {
+                self.links.push(col.to_string());
+            }
+        }
     }
 }
 

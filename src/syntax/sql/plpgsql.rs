@@ -11,9 +11,11 @@ const MAX_DEPTH: usize = 64;
 /// One PL/pgSQL statement. Token ranges index [`PlBody::lexed`]`.tokens`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stmt {
-    /// A statement without nested statements (assignment, `SELECT`, `PERFORM`, `RETURN`...),
-    /// or the condition/header of a compound statement, placed just before it.
+    /// A statement without nested statements (assignment, `SELECT`, `PERFORM`, `RETURN`...).
     Simple(Range<usize>),
+    /// The condition or header of a compound statement (`IF` condition, `CASE` selector or
+    /// `WHEN` value, loop header), placed just before it: evaluated, never an assignment.
+    Cond(Range<usize>),
     /// `IF`/`ELSIF`/`ELSE` or a `CASE` statement. `exhaustive` is true when no path skips every
     /// branch (an `ELSE` exists, or a `CASE` that raises when nothing matches).
     Branch {
@@ -58,7 +60,7 @@ pub fn parse(text: &str) -> PlBody {
     PlBody { lexed, stmts }
 }
 
-/// All simple statements in textual order.
+/// All simple statements in textual order (conditions and loop headers excluded).
 pub fn simple_statements(stmts: &[Stmt]) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     collect(stmts, &mut out);
@@ -69,6 +71,7 @@ fn collect(stmts: &[Stmt], out: &mut Vec<Range<usize>>) {
     for s in stmts {
         match s {
             Stmt::Simple(r) => out.push(r.clone()),
+            Stmt::Cond(_) => {}
             Stmt::Branch { branches, .. } => branches.iter().for_each(|b| collect(b, out)),
             Stmt::Loop(body) => collect(body, out),
             Stmt::Block {
@@ -147,7 +150,7 @@ impl Parser<'_> {
             loop {
                 self.i += 1;
                 let cond = self.scan_to("then");
-                out.push(Stmt::Simple(cond));
+                out.push(Stmt::Cond(cond));
                 branches.push(self.list(&["elsif", "elseif", "else", "end"], d));
                 if self.is("elsif") || self.is("elseif") {
                     continue;
@@ -178,13 +181,13 @@ impl Parser<'_> {
                 self.i -= 1;
             }
             if !selector.is_empty() {
-                out.push(Stmt::Simple(selector));
+                out.push(Stmt::Cond(selector));
             }
             let mut branches = Vec::new();
             while self.is("when") {
                 self.i += 1;
                 let cond = self.scan_to("then");
-                out.push(Stmt::Simple(cond));
+                out.push(Stmt::Cond(cond));
                 branches.push(self.list(&["when", "else", "end"], d));
             }
             if self.is("else") {
@@ -201,7 +204,7 @@ impl Parser<'_> {
         if self.is("loop") || self.is("while") || self.is("for") || self.is("foreach") {
             if !self.is("loop") {
                 let header = self.scan_to("loop");
-                out.push(Stmt::Simple(header.start + 1..header.end));
+                out.push(Stmt::Cond(header.start + 1..header.end));
             } else {
                 self.i += 1;
             }
@@ -321,8 +324,11 @@ mod tests {
         fn go(src: &str, toks: &[Token], stmts: &[Stmt], out: &mut String) {
             for s in stmts {
                 match s {
-                    Stmt::Simple(r) => {
+                    Stmt::Simple(r) | Stmt::Cond(r) => {
                         let w = toks.get(r.start).map_or("", |t| t.text(src));
+                        if matches!(s, Stmt::Cond(_)) {
+                            out.push('?');
+                        }
                         out.push_str(&w.to_ascii_lowercase());
                         out.push(' ');
                     }
@@ -375,15 +381,15 @@ mod tests {
             ),
             (
                 "BEGIN IF a THEN x := 1; ELSIF b THEN y := 2; ELSE z := 3; END IF; RETURN NEW; END",
-                "BLOCK{|a b IF!{[x ][y ][z ]} return }",
+                "BLOCK{|?a ?b IF!{[x ][y ][z ]} return }",
             ),
             (
                 "BEGIN IF a THEN PERFORM f(); END IF; END",
-                "BLOCK{|a IF{[perform ]} }",
+                "BLOCK{|?a IF{[perform ]} }",
             ),
             (
                 "BEGIN FOR r IN SELECT * FROM t LOOP x := r.a; END LOOP; END",
-                "BLOCK{|r LOOP{x } }",
+                "BLOCK{|?r LOOP{x } }",
             ),
             (
                 "BEGIN <<outer>> LOOP EXIT; END LOOP outer; END",
@@ -395,7 +401,7 @@ mod tests {
             ),
             (
                 "BEGIN CASE v WHEN 1 THEN a := 1; ELSE b := 2; END CASE; END",
-                "BLOCK{|v 1 IF!{[a ][b ]} }",
+                "BLOCK{|?v ?1 IF!{[a ][b ]} }",
             ),
             (
                 "BEGIN BEGIN x := 1; EXCEPTION WHEN others THEN y := 2; END; END",
@@ -403,7 +409,7 @@ mod tests {
             ),
             (
                 "BEGIN IF CASE WHEN a THEN true END THEN x := 1; END IF; END",
-                "BLOCK{|case IF{[x ]} }",
+                "BLOCK{|?case IF{[x ]} }",
             ),
         ];
         for (src, want) in cases {
