@@ -465,9 +465,13 @@ pub fn statements(text: &str, tokens: &[Token]) -> Vec<Range<usize>> {
 }
 
 fn starts_line(text: &str, at: usize) -> bool {
-    let before = text.get(..at).unwrap_or("");
-    let line_start = before.rfind('\n').map_or(0, |k| k + 1);
-    before[line_start..].trim().is_empty()
+    // Stops at the first non-blank byte, so a long line costs nothing.
+    let before = text.as_bytes().get(..at).unwrap_or(&[]);
+    before
+        .iter()
+        .rev()
+        .take_while(|&&b| b != b'\n')
+        .all(|b| b.is_ascii_whitespace())
 }
 
 /// Lowercases an unquoted identifier and unescapes a quoted one (`"A""b"` -> `A"b`).

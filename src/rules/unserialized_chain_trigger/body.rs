@@ -11,8 +11,9 @@ use crate::syntax::sql::{Token, TokenKind, ident_name};
 const HASH_FNS: &[&str] = &[
     "digest", "hmac", "md5", "sha224", "sha256", "sha384", "sha512", "encode", "crc32",
 ];
-/// Queries read per statement; more is hostile input, not a migration.
+/// Queries read per statement, and per body; more is hostile input, not a migration.
 const MAX_SELECTS: usize = 64;
+const MAX_READS: usize = 1024;
 const HASH_WORDS: &[&str] = &["hash", "digest", "sha", "hmac", "checksum", "md5"];
 
 /// How the predecessor is read.
@@ -78,8 +79,13 @@ pub fn analyse(text: &str, tables: &[String], lock_helpers: &BTreeSet<String>) -
     cx.walk(&body.stmts, Some(Flow::default()), &mut rec);
     let facts: Vec<Facts> = rec.iter().map(|r| cx.facts(r)).collect();
     let mut out = Vec::new();
+    let mut candidates = 0;
     for si in 0..rec.len() {
         for q in cx.selects(rec[si].range.clone()) {
+            if candidates >= MAX_READS {
+                return out;
+            }
+            candidates += 1;
             if let Some(read) = cx.chain_read(&rec, &facts, si, &q) {
                 out.push(read);
             }
@@ -588,6 +594,9 @@ impl Cx<'_> {
             taint.assign(o, derived, copy);
         }
         for f in &facts[si + 1..] {
+            if taint.vars.is_empty() {
+                break;
+            }
             for a in &f.assigns {
                 let hit: Vec<bool> = taint
                     .vars

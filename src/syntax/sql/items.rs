@@ -241,11 +241,7 @@ pub fn items_in_tokens(
     out: &mut Vec<Item>,
     errors: &mut Vec<LexError>,
 ) {
-    let s = Toks {
-        text,
-        t: toks,
-        base,
-    };
+    let s = Toks::new(text, toks, base);
     let Some(first) = s.word(0) else {
         return;
     };
@@ -276,9 +272,31 @@ struct Toks<'a> {
     text: &'a str,
     t: &'a [Token],
     base: usize,
+    /// For each `(`, the index of its `)` (or the end); computed once so lookups stay linear.
+    close: Vec<usize>,
 }
 
-impl Toks<'_> {
+impl<'a> Toks<'a> {
+    fn new(text: &'a str, t: &'a [Token], base: usize) -> Toks<'a> {
+        let mut close = vec![t.len(); t.len()];
+        let mut open = Vec::new();
+        for (k, tok) in t.iter().enumerate() {
+            if tok.is_punct(text, "(") {
+                open.push(k);
+            } else if tok.is_punct(text, ")")
+                && let Some(o) = open.pop()
+            {
+                close[o] = k;
+            }
+        }
+        Toks {
+            text,
+            t,
+            base,
+            close,
+        }
+    }
+
     fn word(&self, i: usize) -> Option<String> {
         let t = self.t.get(i)?;
         (t.kind == TokenKind::Word).then(|| t.text(self.text).to_ascii_lowercase())
@@ -352,18 +370,7 @@ impl Toks<'_> {
 
     /// The index of the `)` matching the `(` at `open`, or the end.
     fn close_paren(&self, open: usize) -> usize {
-        let mut depth = 0usize;
-        for k in open..self.t.len() {
-            if self.punct(k, "(") {
-                depth += 1;
-            } else if self.punct(k, ")") {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return k;
-                }
-            }
-        }
-        self.t.len()
+        self.close.get(open).copied().unwrap_or(self.t.len())
     }
 
     /// Splits `open+1..close` at top-level commas.
@@ -667,7 +674,8 @@ fn index_columns(s: &Toks, open: usize, close: usize) -> Vec<String> {
             } else {
                 let mut r = r;
                 // An expression element is parenthesised: `((lower(x)))` reads as `lower(x)`.
-                while s.punct(r.start, "(") && s.close_paren(r.start) + 1 == r.end {
+                while !r.is_empty() && s.punct(r.start, "(") && s.close_paren(r.start) + 1 == r.end
+                {
                     r = r.start + 1..r.end - 1;
                 }
                 s.compact(r)

@@ -127,6 +127,21 @@ impl Parser<'_> {
         if depth >= MAX_DEPTH {
             return self.simple(out);
         }
+        if self.is_punct("#") {
+            // `#variable_conflict use_column`, `#print_strict_params on`: a directive line.
+            let start = self.toks[self.i].span.end;
+            let line_end = self.text[start..]
+                .find('\n')
+                .map_or(self.text.len(), |k| start + k);
+            while self
+                .toks
+                .get(self.i)
+                .is_some_and(|t| t.span.start < line_end)
+            {
+                self.i += 1;
+            }
+            return;
+        }
         if self.is_punct("<<") {
             // `<<label>>` before a block or loop.
             while self.i < self.toks.len() && !self.is_punct(">>") {
@@ -406,6 +421,10 @@ mod tests {
             (
                 "BEGIN BEGIN x := 1; EXCEPTION WHEN others THEN y := 2; END; END",
                 "BLOCK{|BLOCK{|x |H:y } }",
+            ),
+            (
+                "#variable_conflict use_column\nBEGIN x := 1; END",
+                "BLOCK{|x }",
             ),
             (
                 "BEGIN IF CASE WHEN a THEN true END THEN x := 1; END IF; END",
