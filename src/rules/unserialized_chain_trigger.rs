@@ -123,7 +123,7 @@ pub struct ParsedMigration {
 pub fn parse_migration(path: &str, text: &str) -> ParsedMigration {
     let (mut all, errors) = items(text);
     let downs = down_sections(text);
-    all.retain(|i| !downs.iter().any(|d| d.contains(&item_span(i).start)));
+    all.retain(|i| !downs.iter().any(|d| d.contains(&i.span().start)));
     let relevant = all.iter().any(|i| {
         matches!(
             i,
@@ -138,21 +138,6 @@ pub fn parse_migration(path: &str, text: &str) -> ParsedMigration {
         path: path.to_string(),
         items: all,
         errors,
-    }
-}
-
-fn item_span(i: &Item) -> &Range<usize> {
-    match i {
-        Item::CreateFunction { span, .. }
-        | Item::CreateTrigger { span, .. }
-        | Item::DropFunction { span, .. }
-        | Item::DropTrigger { span, .. }
-        | Item::CreateIndex { span, .. }
-        | Item::DropIndex { span, .. }
-        | Item::DropConstraint { span, .. }
-        | Item::DropTable { span, .. }
-        | Item::SetConfig { span, .. }
-        | Item::DoBlock { span, .. } => span,
     }
 }
 
@@ -1030,6 +1015,18 @@ CREATE TRIGGER audit_log_checksum BEFORE INSERT ON audit_logs
             "EXECUTE FUNCTION public.chain_fn()",
         );
         assert_eq!(judge_files(&[("1.sql", &qualified)]).len(), 1);
+    }
+
+    #[test]
+    fn trigger_created_inside_a_do_block_counts() {
+        let body = trigger("prev text;", &format!("{READ}\n{DERIVE}"));
+        let function_only = &body[..body.find("CREATE TRIGGER").unwrap()];
+        let guarded = format!(
+            "{function_only}DO $$\nBEGIN\n  IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'chain_trg') THEN\n    CREATE TRIGGER chain_trg BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION chain_fn();\n  END IF;\nEND $$;\n"
+        );
+        assert_eq!(lint_errors(&guarded).len(), 1);
+        // Without any trigger the function is not judged.
+        lint_ok(function_only);
     }
 
     #[test]

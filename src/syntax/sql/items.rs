@@ -219,6 +219,24 @@ pub enum Item {
     },
 }
 
+impl Item {
+    /// The statement (or clause) the item was read from.
+    pub fn span(&self) -> &Range<usize> {
+        match self {
+            Item::CreateFunction { span, .. }
+            | Item::CreateTrigger { span, .. }
+            | Item::DropFunction { span, .. }
+            | Item::DropTrigger { span, .. }
+            | Item::CreateIndex { span, .. }
+            | Item::DropIndex { span, .. }
+            | Item::DropConstraint { span, .. }
+            | Item::DropTable { span, .. }
+            | Item::SetConfig { span, .. }
+            | Item::DoBlock { span, .. } => span,
+        }
+    }
+}
+
 /// Lexes `text` and returns the items in order with every lexing error, including those inside
 /// function and `DO` bodies. Statements inside `DO` blocks are items too.
 pub fn items(text: &str) -> (Vec<Item>, Vec<LexError>) {
@@ -1149,18 +1167,10 @@ mod tests {
                 prop_assert!(ok(&e.span));
             }
             for i in &found {
-                let span = match i {
-                    Item::CreateFunction { span, body, .. } => {
-                        if let Some(b) = body { prop_assert!(ok(&b.span)); }
-                        span
-                    }
-                    Item::CreateTrigger { span, .. } | Item::DropFunction { span, .. }
-                    | Item::DropTrigger { span, .. } | Item::CreateIndex { span, .. }
-                    | Item::DropIndex { span, .. } | Item::DropConstraint { span, .. }
-                    | Item::DropTable { span, .. } | Item::SetConfig { span, .. }
-                    | Item::DoBlock { span, .. } => span,
-                };
-                prop_assert!(ok(span));
+                if let Item::CreateFunction { body: Some(b), .. } = i {
+                    prop_assert!(ok(&b.span));
+                }
+                prop_assert!(ok(i.span()));
             }
         }
     }
