@@ -208,7 +208,7 @@ pub fn find(file: &SourceFile) -> Targets {
         }
         return out;
     }
-    for e in entries {
+    for e in entries.iter().filter(|e| !e.alias) {
         for d in dsn::find_dsns(&e.value) {
             let span = map_span(file, e, &d.span);
             dsn_target(file, &d, &e.value, span, &e.path, &mut out);
