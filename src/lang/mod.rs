@@ -5,11 +5,11 @@
 use std::ops::Range;
 
 pub mod go;
-mod guard_text;
 pub mod java;
 pub mod javascript;
 pub mod python;
 pub mod ruby;
+mod shared;
 pub mod sql_text;
 
 /// A source language premortem can analyse for destructive test setup.

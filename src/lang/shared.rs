@@ -1,6 +1,94 @@
-//! Text heuristics the language analysers share: what reads a database target, what counts as a
-//! test/staging/local marker, how the truth of a check relates to a safe target, and which
-//! throwaway targets (in-memory stores, containers) make a file safe by construction.
+//! What the language analysers share: a depth-capped tree walk, and the text heuristics for what
+//! reads a database target, what counts as a test/staging/local marker, how the truth of a check
+//! relates to a safe target, and which throwaway targets (in-memory stores, containers) make a
+//! file safe by construction.
+
+use tree_sitter::Node;
+
+/// How deep the analysers follow the syntax tree. Real code nests a few dozen levels; anything
+/// deeper is generated or hostile, and is reported rather than walked.
+pub(crate) const MAX_TREE_DEPTH: usize = 400;
+
+/// Visit every node under `root` in source order together with its ancestors (outermost first),
+/// without recursion. `visit` returns whether to descend into the node. Nodes deeper than
+/// `max_depth` are not visited; the first node whose children were cut off is returned.
+pub(crate) fn walk<'t>(
+    root: Node<'t>,
+    max_depth: usize,
+    mut visit: impl FnMut(Node<'t>, &[Node<'t>]) -> bool,
+) -> Option<Node<'t>> {
+    let mut cursor = root.walk();
+    let mut path: Vec<Node<'t>> = Vec::new();
+    let mut cut = None;
+    loop {
+        let node = cursor.node();
+        let mut descend = visit(node, &path);
+        if descend && path.len() >= max_depth && node.child_count() > 0 {
+            cut.get_or_insert(node);
+            descend = false;
+        }
+        if descend && cursor.goto_first_child() {
+            path.push(node);
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return cut;
+            }
+            path.pop();
+        }
+    }
+}
+
+/// The named children of a node.
+pub(crate) fn named_children<'t>(n: Node<'t>) -> Vec<Node<'t>> {
+    let mut c = n.walk();
+    n.named_children(&mut c).collect()
+}
+
+/// The syntax error, if any, that could hide a destructive operation: an error region, or a
+/// subtree too deep to walk, whose text holds a destructive keyword.
+pub(crate) fn hidden_destruction(
+    source: &str,
+    root: Node<'_>,
+    cut: Option<Node<'_>>,
+) -> Option<String> {
+    if let Some(n) = cut
+        && super::sql_text::has_destructive_keyword(
+            source.as_bytes().get(n.byte_range()).unwrap_or_default(),
+        )
+    {
+        return Some(format!(
+            "nesting deeper than {MAX_TREE_DEPTH} levels on line {} hides a destructive keyword",
+            n.start_position().row + 1
+        ));
+    }
+    if !root.has_error() {
+        return None;
+    }
+    let mut found = None;
+    walk(root, MAX_TREE_DEPTH, |n, _| {
+        if found.is_some() || !n.has_error() {
+            return false;
+        }
+        if n.is_error()
+            && super::sql_text::has_destructive_keyword(
+                source.as_bytes().get(n.byte_range()).unwrap_or_default(),
+            )
+        {
+            found = Some(format!(
+                "syntax error on line {} around a destructive keyword",
+                n.start_position().row + 1
+            ));
+            return false;
+        }
+        true
+    });
+    found
+}
 
 /// When is the target known to be safe, given the truth value of a condition?
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -237,16 +325,6 @@ pub(crate) fn throwaway_targets(source: &str) -> Throwaway {
     }
 }
 
-/// 1-based line of a byte offset, for reasons like `the guard on line 12 runs after it`.
-pub(crate) fn line_of(source: &str, byte: usize) -> usize {
-    let end = byte.min(source.len());
-    source.as_bytes()[..end]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        + 1
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,7 +400,5 @@ mod tests {
             throwaway_targets("create_engine(os.environ['DATABASE_URL'])"),
             Throwaway::default()
         );
-        assert_eq!(line_of("a\nb\nc", 2), 2);
-        assert_eq!(line_of("a", 99), 1);
     }
 }
