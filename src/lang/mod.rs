@@ -4,6 +4,11 @@
 
 use std::ops::Range;
 
+pub mod go;
+pub mod java;
+pub mod ruby;
+pub mod sql_text;
+
 /// A source language premortem can analyse for destructive test setup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Lang {
