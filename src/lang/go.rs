@@ -740,7 +740,11 @@ impl<'t, 's> GoFile<'t, 's> {
         if EXEC_NAMES.contains(&name) {
             for arg in self.args(call) {
                 if let Some(d) = self.sql_text(arg, 0).as_deref().and_then(destructive_sql) {
-                    let tables = d.tables.into_iter().filter(|t| t != PLACEHOLDER).collect();
+                    let mut tables: Vec<String> =
+                        d.tables.into_iter().filter(|t| t != PLACEHOLDER).collect();
+                    if tables.is_empty() {
+                        tables = self.loop_tables(call, arg);
+                    }
                     return Some((d.operation, tables));
                 }
             }
@@ -803,6 +807,63 @@ impl<'t, 's> GoFile<'t, 's> {
                 })
             }
             _ => None,
+        }
+    }
+
+    /// `for _, t := range tables { db.Exec("TRUNCATE " + t) }` over a literal list: its names.
+    fn loop_tables(&self, call: Node<'t>, arg: Node<'t>) -> Vec<String> {
+        let mut names = HashSet::new();
+        walk(arg, |n| {
+            if n.kind() == "identifier" {
+                names.insert(self.t(n));
+            }
+            true
+        });
+        let mut cur = call;
+        for _ in 0..MAX_CLIMB {
+            let Some(p) = cur.parent() else { break };
+            match p.kind() {
+                "for_statement" => {
+                    let range = named_kids(p)
+                        .into_iter()
+                        .find(|c| c.kind() == "range_clause");
+                    if let Some(range) = range
+                        && field(range, "left").is_some_and(|l| {
+                            named_kids(l).iter().any(|v| names.contains(self.t(*v)))
+                        })
+                        && let Some(list) = field(range, "right")
+                    {
+                        return self.string_list(list, 0);
+                    }
+                }
+                "function_declaration" | "method_declaration" => break,
+                _ => {}
+            }
+            cur = p;
+        }
+        Vec::new()
+    }
+
+    /// The strings of a literal list (`[]string{"a", "b"}`), through one name binding.
+    fn string_list(&self, n: Node<'t>, depth: usize) -> Vec<String> {
+        match n.kind() {
+            "identifier" if depth < 2 => self
+                .bindings
+                .get(self.t(n))
+                .map(|b| self.string_list(*b, depth + 1))
+                .unwrap_or_default(),
+            "composite_literal" => {
+                let mut out = Vec::new();
+                walk(n, |c| {
+                    if let Some(s) = string_content(c, self.src) {
+                        out.push(s.to_string());
+                        return false;
+                    }
+                    true
+                });
+                out
+            }
+            _ => Vec::new(),
         }
     }
 

@@ -807,9 +807,13 @@ impl<'t, 's> JavaFile<'t, 's> {
         let args = self.args(call);
         let object = field(call, "object").map(|o| self.t(o)).unwrap_or("");
         if EXEC_NAMES.contains(&name) {
-            return args
-                .iter()
-                .find_map(|a| self.sql_text(*a, 0).and_then(|s| self.judge_sql(&s)));
+            return args.iter().find_map(|a| {
+                let (op, mut tables) = self.sql_text(*a, 0).and_then(|s| self.judge_sql(&s))?;
+                if tables.is_empty() {
+                    tables = self.loop_tables(call, *a);
+                }
+                Some((op, tables))
+            });
         }
         let strings = |from: usize| -> Vec<String> {
             args.iter()
@@ -898,6 +902,67 @@ impl<'t, 's> JavaFile<'t, 's> {
             }
             _ => None,
         }
+    }
+
+    /// `for (String t : TABLES) jdbc.execute("TRUNCATE " + t)` over a literal list: its names.
+    fn loop_tables(&self, call: Node<'t>, arg: Node<'t>) -> Vec<String> {
+        let mut names = HashSet::new();
+        walk(arg, |n| {
+            if n.kind() == "identifier" {
+                names.insert(self.t(n));
+            }
+            true
+        });
+        let mut cur = call;
+        for _ in 0..MAX_CLIMB {
+            let Some(p) = cur.parent() else { break };
+            match p.kind() {
+                "enhanced_for_statement" => {
+                    if field(p, "name").is_some_and(|v| names.contains(self.t(v)))
+                        && let Some(list) = field(p, "value")
+                    {
+                        return self.string_list(list, 0);
+                    }
+                }
+                "method_declaration" | "constructor_declaration" | "class_body" => break,
+                _ => {}
+            }
+            cur = p;
+        }
+        Vec::new()
+    }
+
+    /// The strings of a literal list (`{"a", "b"}`, `List.of("a", "b")`), through one binding.
+    fn string_list(&self, n: Node<'t>, depth: usize) -> Vec<String> {
+        let bound = match n.kind() {
+            "identifier" => self.bindings.get(self.t(n)),
+            "field_access" => field(n, "field").and_then(|f| self.bindings.get(self.t(f))),
+            _ => None,
+        };
+        if let Some(b) = bound {
+            return if depth < 2 {
+                self.string_list(*b, depth + 1)
+            } else {
+                Vec::new()
+            };
+        }
+        let literal_list = match n.kind() {
+            "array_initializer" | "array_creation_expression" => true,
+            "method_invocation" => matches!(self.name_of(n), "of" | "asList"),
+            _ => false,
+        };
+        if !literal_list {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        walk(n, |c| {
+            if let Some(s) = self.string_content(c) {
+                out.push(s.to_string());
+                return false;
+            }
+            true
+        });
+        out
     }
 
     /// `@Sql(statements = "TRUNCATE ...")`: inline destructive SQL. Script files are judged
@@ -1680,6 +1745,9 @@ class B {
             "{}",
             u.help
         );
+        let looped = "class T {\n  static final List<String> TABLES = List.of(\"categories\", \"cms_blocks\");\n  @BeforeEach\n  void reset() { for (String t : TABLES) { jdbc.execute(\"TRUNCATE TABLE \" + t + \" CASCADE\"); } }\n}\n";
+        let a = analyze(looped, &Context::default()).expect("parses");
+        assert_eq!(a.unguarded[0].op.tables, vec!["categories", "cms_blocks"]);
         let junit4 = "import org.junit.Test;\nclass T { @Before public void r() { stmt.execute(\"TRUNCATE a\"); } }\n";
         let a = analyze(junit4, &Context::default()).expect("parses");
         assert!(a.unguarded[0].help.contains("@BeforeClass"));
