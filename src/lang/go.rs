@@ -79,6 +79,8 @@ struct GoFile<'t, 's> {
     /// Functions returning an error when the target is wrong (`func checkTestDB() error`).
     checkers: HashSet<String>,
     guard_cache: RefCell<HashMap<usize, Option<GuardHit>>>,
+    /// Verdicts over all callers of a helper, by helper node id.
+    callers_cache: RefCell<HashMap<usize, Verdict>>,
     file_guard: OnceCell<Verdict>,
 }
 
@@ -276,6 +278,7 @@ impl<'t, 's> GoFile<'t, 's> {
             predicates: HashMap::new(),
             checkers: HashSet::new(),
             guard_cache: RefCell::new(HashMap::new()),
+            callers_cache: RefCell::new(HashMap::new()),
             file_guard: OnceCell::new(),
         };
         file.index();
@@ -342,7 +345,11 @@ impl<'t, 's> GoFile<'t, 's> {
                 };
                 let stmts = self.body_statements(body);
                 let result = field(*f, "result").map(|r| self.t(r)).unwrap_or("");
-                if !self.guard_helpers.contains(name)
+                let entry_point = ["Test", "Benchmark", "Fuzz", "Example"]
+                    .iter()
+                    .any(|p| name.starts_with(p));
+                if !entry_point
+                    && !self.guard_helpers.contains(name)
                     && stmts.iter().any(|s| self.direct_guard(*s).is_some())
                 {
                     self.guard_helpers.insert(name.clone());
@@ -1011,8 +1018,14 @@ impl<'t, 's> GoFile<'t, 's> {
             .map(|l| format!("the guard on line {l} sits in a branch that can be skipped"))
             .or_else(|| after.map(|l| format!("the guard on line {l} runs after it")));
         let name = func.and_then(|f| self.func_name(f)).unwrap_or("");
-        if name == "TestMain" {
-            return Verdict::Open(own_hint);
+        // TestMain guards what runs after it; init() runs before it.
+        if name == "TestMain" || name == "init" && func.is_some() {
+            let inherited = self.ctx.inherited.module_guard || self.ctx.inherited.autouse_guard;
+            return if inherited {
+                Verdict::Guarded
+            } else {
+                Verdict::Open(own_hint)
+            };
         }
         let file_hint = match self.file_guard() {
             Verdict::Guarded => return Verdict::Guarded,
@@ -1033,12 +1046,32 @@ impl<'t, 's> GoFile<'t, 's> {
         if uses.is_empty() {
             return Verdict::Open(hint);
         }
+        match self.callers_verdict(func, uses, depth) {
+            Verdict::Guarded => Verdict::Guarded,
+            Verdict::Open(h) => Verdict::Open(hint.or(h)),
+        }
+    }
+
+    /// Guarded when every use of a helper is; cached per helper, and a helper reached again
+    /// while its own callers are being judged counts as unguarded (recursion).
+    fn callers_verdict(&self, helper: Node<'t>, uses: Vec<Node<'t>>, depth: usize) -> Verdict {
+        if let Some(v) = self.callers_cache.borrow().get(&helper.id()) {
+            return v.clone();
+        }
+        self.callers_cache
+            .borrow_mut()
+            .insert(helper.id(), Verdict::Open(None));
+        let mut verdict = Verdict::Guarded;
         for u in uses {
             if let Verdict::Open(h) = self.verdict(u, depth + 1) {
-                return Verdict::Open(hint.or(h));
+                verdict = Verdict::Open(h);
+                break;
             }
         }
-        Verdict::Guarded
+        self.callers_cache
+            .borrow_mut()
+            .insert(helper.id(), verdict.clone());
+        verdict
     }
 
     /// Places that call or pass the function `name`, outside its own body.

@@ -97,6 +97,8 @@ struct JavaFile<'t, 's> {
     /// Methods returning a check of the target (`boolean isTestDatabase(String url)`).
     predicates: HashMap<String, Pol>,
     guard_cache: RefCell<HashMap<usize, Option<GuardHit>>>,
+    /// Verdicts over all callers of a helper, by helper node id.
+    callers_cache: RefCell<HashMap<usize, Verdict>>,
 }
 
 fn text<'s>(n: Node, src: &'s str) -> &'s str {
@@ -310,6 +312,7 @@ impl<'t, 's> JavaFile<'t, 's> {
             guard_helpers: HashSet::new(),
             predicates: HashMap::new(),
             guard_cache: RefCell::new(HashMap::new()),
+            callers_cache: RefCell::new(HashMap::new()),
         };
         file.index();
         file
@@ -355,7 +358,10 @@ impl<'t, 's> JavaFile<'t, 's> {
                     continue;
                 };
                 let stmts = named_kids(body);
-                if !self.guard_helpers.contains(name)
+                // Lifecycle methods and tests are not called as helpers; hooks are exported as
+                // guard fixtures instead.
+                if self.role(*m) == Role::Helper
+                    && !self.guard_helpers.contains(name)
                     && stmts.iter().any(|s| self.direct_guard(*s).is_some())
                 {
                     self.guard_helpers.insert(name.clone());
@@ -509,8 +515,11 @@ impl<'t, 's> JavaFile<'t, 's> {
 
     fn stop_stmt(&self, s: Node<'t>) -> bool {
         match s.kind() {
+            // Only the block's own statements: a nested block is another branch of code.
+            "block" => named_kids(s)
+                .into_iter()
+                .any(|c| c.kind() != "block" && self.stop_stmt(c)),
             "throw_statement" | "return_statement" => true,
-            "block" => named_kids(s).into_iter().any(|c| self.stop_stmt(c)),
             "expression_statement" => s.named_child(0).is_some_and(|c| {
                 c.kind() == "method_invocation"
                     && matches!(self.name_of(c), "fail" | "exit" | "abort" | "halt")
@@ -1080,12 +1089,10 @@ impl<'t, 's> JavaFile<'t, 's> {
                 if depth >= MAX_CALLERS {
                     return Verdict::Open(own);
                 }
-                for u in uses {
-                    if let Verdict::Open(h) = self.verdict(u, depth + 1) {
-                        return Verdict::Open(own.or(h));
-                    }
-                }
-                return Verdict::Guarded;
+                return match self.callers_verdict(decl, uses, depth) {
+                    Verdict::Guarded => Verdict::Guarded,
+                    Verdict::Open(h) => Verdict::Open(own.or(h)),
+                };
             }
         }
         let role = if role == Role::Helper {
@@ -1101,6 +1108,28 @@ impl<'t, 's> JavaFile<'t, 's> {
             }
         }
         Verdict::Open(hint)
+    }
+
+    /// Guarded when every use of a helper is; cached per helper, and a helper reached again
+    /// while its own callers are being judged counts as unguarded (recursion).
+    fn callers_verdict(&self, helper: Node<'t>, uses: Vec<Node<'t>>, depth: usize) -> Verdict {
+        if let Some(v) = self.callers_cache.borrow().get(&helper.id()) {
+            return v.clone();
+        }
+        self.callers_cache
+            .borrow_mut()
+            .insert(helper.id(), Verdict::Open(None));
+        let mut verdict = Verdict::Guarded;
+        for u in uses {
+            if let Verdict::Open(h) = self.verdict(u, depth + 1) {
+                verdict = Verdict::Open(h);
+                break;
+            }
+        }
+        self.callers_cache
+            .borrow_mut()
+            .insert(helper.id(), verdict.clone());
+        verdict
     }
 
     /// Spring rolls back a `@Transactional` test (with its `@BeforeEach`/`@AfterEach`) unless
@@ -1773,10 +1802,7 @@ class B {
             .expect("parses")
             .exports;
         assert_eq!(exports.guard_fixtures, vec!["requireLocal".to_string()]);
-        assert_eq!(
-            exports.guard_helpers,
-            vec!["check".to_string(), "requireLocal".to_string()]
-        );
+        assert_eq!(exports.guard_helpers, vec!["check".to_string()]);
     }
 
     #[test]
@@ -1789,6 +1815,33 @@ class B {
             ")".repeat(5000)
         );
         assert!(analyze(&deep, &Context::default()).is_ok());
+        let blocks = format!(
+            "class T {{ @BeforeEach void f() {{ if (!url.contains(\"test\")) {}throw new X();{} {}stmt.execute(\"TRUNCATE a\");{} }} }}\n",
+            "{".repeat(3000),
+            "}".repeat(3000),
+            "{".repeat(3000),
+            "}".repeat(3000)
+        );
+        assert!(analyze(&blocks, &Context::default()).is_ok());
+        // Helpers calling helpers in a wide chain stay cheap: each helper is judged once.
+        let mut chain = String::from("class T {\n");
+        for i in 0..200 {
+            chain.push_str(&format!(
+                "  void h{i}() {{ h{}(); h{}(); }}\n",
+                i + 1,
+                i + 1
+            ));
+        }
+        chain.push_str(
+            "  void h200() { stmt.execute(\"TRUNCATE a\"); }\n  @Test void t() { h0(); }\n}\n",
+        );
+        assert_eq!(
+            analyze(&chain, &Context::default())
+                .expect("parses")
+                .unguarded
+                .len(),
+            1
+        );
     }
 
     proptest::proptest! {

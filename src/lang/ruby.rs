@@ -4,7 +4,7 @@
 //! hook or method, guard helpers, earlier hooks, load-time checks), with what Rails and
 //! DatabaseCleaner already guarantee.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 
 use tree_sitter::{Node, Parser};
@@ -137,6 +137,9 @@ struct RubyFile<'t, 's> {
     predicates: HashMap<String, Pol>,
     guard_hooks: Vec<GuardHook<'t>>,
     guard_cache: RefCell<HashMap<usize, Option<GuardHit>>>,
+    /// Verdicts over all callers of a helper, by helper node id.
+    callers_cache: RefCell<HashMap<usize, Verdict>>,
+    load_guard: OnceCell<Option<GuardHit>>,
 }
 
 fn text<'s>(n: Node, src: &'s str) -> &'s str {
@@ -327,6 +330,8 @@ impl<'t, 's> RubyFile<'t, 's> {
             predicates: HashMap::new(),
             guard_hooks: Vec::new(),
             guard_cache: RefCell::new(HashMap::new()),
+            callers_cache: RefCell::new(HashMap::new()),
+            load_guard: OnceCell::new(),
         };
         file.index();
         file
@@ -383,6 +388,7 @@ impl<'t, 's> RubyFile<'t, 's> {
                 let stmts = field(*d, "body").map(named_kids).unwrap_or_default();
                 if !self.guard_helpers.contains(name)
                     && !matches!(name.as_str(), "setup" | "before_setup")
+                    && !name.starts_with("test_")
                     && stmts.iter().any(|s| self.direct_guard(*s).is_some())
                 {
                     self.guard_helpers.insert(name.clone());
@@ -488,9 +494,11 @@ impl<'t, 's> RubyFile<'t, 's> {
                 self.receiver(s).is_none_or(|r| self.t(r) == "Kernel")
                     && STOP_NAMES.contains(&self.method_name(s))
             }
-            "then" | "else" | "parenthesized_statements" => {
-                named_kids(s).into_iter().any(|c| self.stop_stmt(c))
-            }
+            // Only the branch's own statements, so nesting depth never drives recursion.
+            "then" | "else" | "parenthesized_statements" => named_kids(s).into_iter().any(|c| {
+                !matches!(c.kind(), "then" | "else" | "parenthesized_statements")
+                    && self.stop_stmt(c)
+            }),
             _ => false,
         }
     }
@@ -965,13 +973,16 @@ impl<'t, 's> RubyFile<'t, 's> {
     }
 
     /// A model class, `Model.all` or `Model.unscoped`: every row.
-    fn whole_model(&self, n: Node<'t>) -> Option<String> {
+    fn whole_model(&self, n: Node<'t>, depth: usize) -> Option<String> {
         match n.kind() {
             "constant" | "scope_resolution" => Some(self.t(n).to_string()),
             "call"
-                if matches!(self.method_name(n), "all" | "unscoped") && self.args(n).is_empty() =>
+                if depth < MAX_DEPTH
+                    && matches!(self.method_name(n), "all" | "unscoped")
+                    && self.args(n).is_empty() =>
             {
-                self.receiver(n).and_then(|r| self.whole_model(r))
+                self.receiver(n)
+                    .and_then(|r| self.whole_model(r, depth + 1))
             }
             "identifier" => self.iterated_models(n),
             _ => None,
@@ -1067,7 +1078,7 @@ impl<'t, 's> RubyFile<'t, 's> {
                 ))
             }
             "delete_all" | "destroy_all" if self.args(call).is_empty() => {
-                let model = self.receiver(call).and_then(|r| self.whole_model(r))?;
+                let model = self.receiver(call).and_then(|r| self.whole_model(r, 0))?;
                 let tables = model
                     .split(", ")
                     .filter(|m| !m.is_empty())
@@ -1187,9 +1198,9 @@ impl<'t, 's> RubyFile<'t, 's> {
                 .into_iter()
                 .filter_map(|k| self.literal(k))
                 .collect(),
-            "call" if self.method_name(n) == "freeze" => self
+            "call" if depth < 2 && self.method_name(n) == "freeze" => self
                 .receiver(n)
-                .map(|r| self.string_list(r, depth))
+                .map(|r| self.string_list(r, depth + 1))
                 .unwrap_or_default(),
             _ => Vec::new(),
         }
@@ -1359,7 +1370,7 @@ impl<'t, 's> RubyFile<'t, 's> {
         if matches!(unit, Unit::Load) {
             return Verdict::Open(own);
         }
-        let load_hint = match self.load_time_guard() {
+        let load_hint = match self.load_guard.get_or_init(|| self.load_time_guard()) {
             Some(GuardHit::Direct(_)) => return Verdict::Guarded,
             Some(GuardHit::Nested(l)) => Some(format!(
                 "the guard on line {l} sits in a branch that can be skipped"
@@ -1376,12 +1387,10 @@ impl<'t, 's> RubyFile<'t, 's> {
                     if depth >= MAX_CALLERS {
                         return Verdict::Open(own);
                     }
-                    for u in uses {
-                        if let Verdict::Open(h) = self.verdict(u, depth + 1) {
-                            return Verdict::Open(own.or(h));
-                        }
-                    }
-                    return Verdict::Guarded;
+                    return match self.callers_verdict(def, uses, depth) {
+                        Verdict::Guarded => Verdict::Guarded,
+                        Verdict::Open(h) => Verdict::Open(own.or(h)),
+                    };
                 }
                 // Nobody here calls it: a support method that examples call.
                 (Phase::Example, def, self.group_of(def))
@@ -1411,6 +1420,28 @@ impl<'t, 's> RubyFile<'t, 's> {
             }
         }
         Verdict::Open(hint)
+    }
+
+    /// Guarded when every use of a helper is; cached per helper, and a helper reached again
+    /// while its own callers are being judged counts as unguarded (recursion).
+    fn callers_verdict(&self, helper: Node<'t>, uses: Vec<Node<'t>>, depth: usize) -> Verdict {
+        if let Some(v) = self.callers_cache.borrow().get(&helper.id()) {
+            return v.clone();
+        }
+        self.callers_cache
+            .borrow_mut()
+            .insert(helper.id(), Verdict::Open(None));
+        let mut verdict = Verdict::Guarded;
+        for u in uses {
+            if let Verdict::Open(h) = self.verdict(u, depth + 1) {
+                verdict = Verdict::Open(h);
+                break;
+            }
+        }
+        self.callers_cache
+            .borrow_mut()
+            .insert(helper.id(), verdict.clone());
+        verdict
     }
 
     /// Does guard hook `g` run before, and stop, code in a `phase` unit `node` of `group`?
@@ -2057,6 +2088,22 @@ end
         assert!(analyze(src, &Context::default()).is_ok());
         let deep = format!("x = {}1{}\n", "[".repeat(5000), "]".repeat(5000));
         assert!(analyze(&deep, &Context::default()).is_ok());
+        let chain = format!("before {{ User{}.delete_all }}\n", ".all".repeat(5000));
+        assert!(analyze(&chain, &Context::default()).is_ok());
+        let parens = format!(
+            "before {{ if x then {}raise 'no'{} end; User.delete_all }}\n",
+            "(".repeat(3000),
+            ")".repeat(3000)
+        );
+        assert!(analyze(&parens, &Context::default()).is_ok());
+        let hooks = "describe X do\n  before { raise 'no' unless Rails.env.test? }\n  before { User.delete_all }\nend\n"
+            .repeat(300);
+        assert!(
+            analyze(&hooks, &Context::default())
+                .expect("parses")
+                .unguarded
+                .is_empty()
+        );
     }
 
     proptest::proptest! {
