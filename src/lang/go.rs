@@ -1161,7 +1161,30 @@ impl<'t, 's> GoFile<'t, 's> {
         false
     }
 
+    /// The tests connect to a database created for them: a Testcontainers container whose
+    /// address the file reads, or an in-memory SQLite database.
+    fn throwaway_database(&self) -> bool {
+        let src = self.src;
+        let container = src.contains("testcontainers")
+            && [
+                ".ConnectionString(",
+                ".MappedPort(",
+                ".Endpoint(",
+                ".PortEndpoint(",
+            ]
+            .iter()
+            .any(|m| src.contains(m));
+        let memory = src.contains("\":memory:\"") || src.contains("mode=memory");
+        container || memory
+    }
+
     fn run(&self) -> FileAnalysis {
+        if self.throwaway_database() {
+            return FileAnalysis {
+                unguarded: Vec::new(),
+                exports: self.exports(),
+            };
+        }
         let fixtures_off = self.fixtures_check_off();
         let mut ops = Vec::new();
         walk(self.root, |n| {
@@ -1589,6 +1612,19 @@ func TestA(t *testing.T) {
                 (9, "gorm Delete", "no guard"),
                 (11, "FLUSHALL", "no guard"),
             ],
+        ),
+        (
+            "a Testcontainers database is created for the test",
+            r#"package store
+import "github.com/testcontainers/testcontainers-go/modules/postgres"
+func TestA(t *testing.T) {
+	pg, _ := postgres.Run(ctx, "postgres:16")
+	dsn, _ := pg.ConnectionString(ctx)
+	db, _ := sql.Open("pgx", dsn)
+	db.Exec("TRUNCATE orders")
+}
+"#,
+            &[],
         ),
         (
             "init guard covers the file",

@@ -1300,7 +1300,38 @@ impl<'t, 's> JavaFile<'t, 's> {
         uses
     }
 
+    /// The tests connect to a database created for them: a Testcontainers container wired in
+    /// with `@ServiceConnection`/`@DynamicPropertySource`/`getJdbcUrl()`, Spring's replacement
+    /// test database, or an in-memory one.
+    fn throwaway_database(&self) -> bool {
+        let src = self.src;
+        let container = src.contains("@Container")
+            && [
+                "@ServiceConnection",
+                "@DynamicPropertySource",
+                ".getJdbcUrl()",
+            ]
+            .iter()
+            .any(|m| src.contains(m));
+        let replaced = src.contains("@AutoConfigureTestDatabase") && !src.contains("Replace.NONE");
+        let memory = [
+            "jdbc:h2:mem:",
+            "jdbc:hsqldb:mem:",
+            "jdbc:derby:memory:",
+            "EmbeddedDatabaseBuilder",
+        ]
+        .iter()
+        .any(|m| src.contains(m));
+        container || replaced || memory
+    }
+
     fn run(&self) -> FileAnalysis {
+        if self.throwaway_database() {
+            return FileAnalysis {
+                unguarded: Vec::new(),
+                exports: self.exports(),
+            };
+        }
         let flyway_unlocked = self.flyway_unlocked();
         let mut ops: Vec<(Node<'t>, String, Vec<String>, Option<Node<'t>>)> = Vec::new();
         walk(self.root, |n| {
@@ -1572,6 +1603,32 @@ class OrdersTest {
 }
 "#,
             &[],
+        ),
+        (
+            "databases created for the test: Testcontainers and Spring's replacement",
+            r#"@Testcontainers
+class OrdersIT {
+    @Container
+    @ServiceConnection
+    static PostgreSQLContainer<?> postgres = new PostgreSQLContainer<>("postgres:16");
+    @BeforeEach
+    void reset() { jdbcTemplate.execute("TRUNCATE orders"); }
+}
+"#,
+            &[],
+        ),
+        (
+            "a container the connection does not come from",
+            r#"@Testcontainers
+class OrdersIT {
+    @Container
+    static PostgreSQLContainer<?> postgres = new PostgreSQLContainer<>("postgres:16");
+    @AutoConfigureTestDatabase(replace = AutoConfigureTestDatabase.Replace.NONE)
+    @BeforeEach
+    void reset() { jdbcTemplate.execute("TRUNCATE orders"); }
+}
+"#,
+            &[(7, "TRUNCATE", "no guard")],
         ),
         (
             "Flyway clean protection turned off",
