@@ -78,7 +78,7 @@ struct GoFile<'t, 's> {
     predicates: HashMap<String, Pol>,
     /// Functions returning an error when the target is wrong (`func checkTestDB() error`).
     checkers: HashSet<String>,
-    guard_cache: RefCell<HashMap<usize, Option<GuardHit>>>,
+    guard_cache: RefCell<HashMap<(usize, bool), Option<GuardHit>>>,
     /// Verdicts over all callers of a helper, by helper node id.
     callers_cache: RefCell<HashMap<usize, Verdict>>,
     file_guard: OnceCell<Verdict>,
@@ -350,7 +350,7 @@ impl<'t, 's> GoFile<'t, 's> {
                     .any(|p| name.starts_with(p));
                 if !entry_point
                     && !self.guard_helpers.contains(name)
-                    && stmts.iter().any(|s| self.direct_guard(*s).is_some())
+                    && stmts.iter().any(|s| self.direct_guard(*s, false).is_some())
                 {
                     self.guard_helpers.insert(name.clone());
                     self.guard_cache.borrow_mut().clear();
@@ -444,9 +444,9 @@ impl<'t, 's> GoFile<'t, 's> {
 
     // ---- guards --------------------------------------------------------------------------
 
-    fn stop_stmt(&self, s: Node<'t>) -> bool {
+    fn stop_stmt(&self, s: Node<'t>, local_ok: bool) -> bool {
         match s.kind() {
-            "return_statement" => true,
+            "return_statement" => local_ok,
             "expression_statement" => s.named_child(0).is_some_and(|c| {
                 c.kind() == "call_expression"
                     && self
@@ -457,35 +457,46 @@ impl<'t, 's> GoFile<'t, 's> {
         }
     }
 
-    fn block_stops(&self, b: Option<Node<'t>>) -> bool {
+    fn block_stops(&self, b: Option<Node<'t>>, local_ok: bool) -> bool {
         b.is_some_and(|b| {
-            b.kind() == "block" && self.body_statements(b).iter().any(|s| self.stop_stmt(*s))
+            b.kind() == "block"
+                && self
+                    .body_statements(b)
+                    .iter()
+                    .any(|s| self.stop_stmt(*s, local_ok))
         })
     }
 
-    fn stmt_guard(&self, s: Node<'t>) -> Option<GuardHit> {
-        if let Some(hit) = self.guard_cache.borrow().get(&s.id()) {
+    /// The guard a statement is or holds. `local_ok`: a `return` counts as a stop (the
+    /// statement sits in the function it guards), rather than only stops that end the test.
+    fn stmt_guard(&self, s: Node<'t>, local_ok: bool) -> Option<GuardHit> {
+        if let Some(hit) = self.guard_cache.borrow().get(&(s.id(), local_ok)) {
             return *hit;
         }
-        let hit = self.direct_guard(s).map(GuardHit::Direct).or_else(|| {
-            let mut found = None;
-            walk(s, |n| {
-                if found.is_some() {
-                    return false;
-                }
-                if n.id() != s.id() && is_statement(n.kind()) {
-                    found = self.direct_guard(n);
-                }
-                found.is_none()
+        let hit = self
+            .direct_guard(s, local_ok)
+            .map(GuardHit::Direct)
+            .or_else(|| {
+                let mut found = None;
+                walk(s, |n| {
+                    if found.is_some() {
+                        return false;
+                    }
+                    if n.id() != s.id() && is_statement(n.kind()) {
+                        found = self.direct_guard(n, local_ok);
+                    }
+                    found.is_none()
+                });
+                found.map(GuardHit::Nested)
             });
-            found.map(GuardHit::Nested)
-        });
-        self.guard_cache.borrow_mut().insert(s.id(), hit);
+        self.guard_cache
+            .borrow_mut()
+            .insert((s.id(), local_ok), hit);
         hit
     }
 
     /// The statement stops the run when the target is not a test one: returns its line.
-    fn direct_guard(&self, s: Node<'t>) -> Option<usize> {
+    fn direct_guard(&self, s: Node<'t>, local_ok: bool) -> Option<usize> {
         match s.kind() {
             "if_statement" => {
                 let mut pol = field(s, "condition").and_then(|c| self.cond_pol(c, 0));
@@ -497,9 +508,9 @@ impl<'t, 's> GoFile<'t, 's> {
                     pol = Some(Pol::Check);
                 }
                 let fires_then = matches!(pol, Some(Pol::Unsafe | Pol::Check))
-                    && self.block_stops(field(s, "consequence"));
+                    && self.block_stops(field(s, "consequence"), local_ok);
                 let fires_else = matches!(pol, Some(Pol::Safe | Pol::Check))
-                    && self.block_stops(field(s, "alternative"));
+                    && self.block_stops(field(s, "alternative"), local_ok);
                 (fires_then || fires_else).then(|| line(s))
             }
             "expression_statement" => {
@@ -923,7 +934,7 @@ impl<'t, 's> GoFile<'t, 's> {
         let mut hint = None;
         if let Some(init) = self.funcs.get("init").and_then(|f| field(*f, "body")) {
             for s in self.body_statements(init) {
-                match self.stmt_guard(s) {
+                match self.stmt_guard(s, false) {
                     Some(GuardHit::Direct(_)) => return Verdict::Guarded,
                     Some(GuardHit::Nested(l)) => {
                         hint.get_or_insert(format!(
@@ -938,7 +949,8 @@ impl<'t, 's> GoFile<'t, 's> {
             let mut after_run = false;
             for s in self.body_statements(main) {
                 let runs = self.calls_m_run(s);
-                match (self.stmt_guard(s), after_run || runs) {
+                // Returning from TestMain before m.Run() runs no test at all.
+                match (self.stmt_guard(s, true), after_run || runs) {
                     (Some(GuardHit::Direct(_)), false) => return Verdict::Guarded,
                     (Some(GuardHit::Direct(l) | GuardHit::Nested(l)), true) => {
                         hint.get_or_insert(format!("the guard on line {l} runs after it"));
@@ -986,7 +998,7 @@ impl<'t, 's> GoFile<'t, 's> {
                             continue;
                         }
                         let before = sib.start_byte() < child.start_byte();
-                        match (self.stmt_guard(sib), before) {
+                        match (self.stmt_guard(sib, true), before) {
                             (Some(GuardHit::Direct(_)), true) => return Verdict::Guarded,
                             (Some(GuardHit::Nested(l)), true) => {
                                 skippable.get_or_insert(l);
@@ -1272,7 +1284,9 @@ impl<'t, 's> GoFile<'t, 's> {
                     self.body_statements(b)
                         .into_iter()
                         .take_while(|s| !(before_run && self.calls_m_run(*s)))
-                        .any(|s| matches!(self.stmt_guard(s), Some(GuardHit::Direct(_))))
+                        .any(|s| {
+                            matches!(self.stmt_guard(s, before_run), Some(GuardHit::Direct(_)))
+                        })
                 })
         };
         Exports {
@@ -1625,6 +1639,27 @@ func TestA(t *testing.T) {
 }
 "#,
             &[],
+        ),
+        (
+            "a helper that only returns early does not stop its caller",
+            r#"package store
+func onlyLocal(dsn string) {
+	if !strings.Contains(dsn, "localhost") {
+		return
+	}
+}
+func TestA(t *testing.T) {
+	onlyLocal(dsn)
+	db.Exec("TRUNCATE a")
+}
+func TestB(t *testing.T) {
+	if !strings.Contains(dsn, "localhost") {
+		return
+	}
+	db.Exec("TRUNCATE b")
+}
+"#,
+            &[(9, "TRUNCATE", "no guard")],
         ),
         (
             "init guard covers the file",

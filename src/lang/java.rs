@@ -96,7 +96,7 @@ struct JavaFile<'t, 's> {
     guard_helpers: HashSet<String>,
     /// Methods returning a check of the target (`boolean isTestDatabase(String url)`).
     predicates: HashMap<String, Pol>,
-    guard_cache: RefCell<HashMap<usize, Option<GuardHit>>>,
+    guard_cache: RefCell<HashMap<(usize, bool), Option<GuardHit>>>,
     /// Verdicts over all callers of a helper, by helper node id.
     callers_cache: RefCell<HashMap<usize, Verdict>>,
 }
@@ -362,7 +362,7 @@ impl<'t, 's> JavaFile<'t, 's> {
                 // guard fixtures instead.
                 if self.role(*m) == Role::Helper
                     && !self.guard_helpers.contains(name)
-                    && stmts.iter().any(|s| self.direct_guard(*s).is_some())
+                    && stmts.iter().any(|s| self.direct_guard(*s, false).is_some())
                 {
                     self.guard_helpers.insert(name.clone());
                     self.guard_cache.borrow_mut().clear();
@@ -513,13 +513,14 @@ impl<'t, 's> JavaFile<'t, 's> {
 
     // ---- guards --------------------------------------------------------------------------
 
-    fn stop_stmt(&self, s: Node<'t>) -> bool {
+    fn stop_stmt(&self, s: Node<'t>, local_ok: bool) -> bool {
         match s.kind() {
             // Only the block's own statements: a nested block is another branch of code.
             "block" => named_kids(s)
                 .into_iter()
-                .any(|c| c.kind() != "block" && self.stop_stmt(c)),
-            "throw_statement" | "return_statement" => true,
+                .any(|c| c.kind() != "block" && self.stop_stmt(c, local_ok)),
+            "throw_statement" => true,
+            "return_statement" => local_ok,
             "expression_statement" => s.named_child(0).is_some_and(|c| {
                 c.kind() == "method_invocation"
                     && matches!(self.name_of(c), "fail" | "exit" | "abort" | "halt")
@@ -528,36 +529,43 @@ impl<'t, 's> JavaFile<'t, 's> {
         }
     }
 
-    fn stmt_guard(&self, s: Node<'t>) -> Option<GuardHit> {
-        if let Some(hit) = self.guard_cache.borrow().get(&s.id()) {
+    /// The guard a statement is or holds. `local_ok`: a `return` counts as a stop (the
+    /// statement sits in the function it guards), rather than only stops that end the test.
+    fn stmt_guard(&self, s: Node<'t>, local_ok: bool) -> Option<GuardHit> {
+        if let Some(hit) = self.guard_cache.borrow().get(&(s.id(), local_ok)) {
             return *hit;
         }
-        let hit = self.direct_guard(s).map(GuardHit::Direct).or_else(|| {
-            let mut found = None;
-            walk(s, |n| {
-                if found.is_some() {
-                    return false;
-                }
-                if n.id() != s.id() && is_statement(n.kind()) {
-                    found = self.direct_guard(n);
-                }
-                found.is_none()
+        let hit = self
+            .direct_guard(s, local_ok)
+            .map(GuardHit::Direct)
+            .or_else(|| {
+                let mut found = None;
+                walk(s, |n| {
+                    if found.is_some() {
+                        return false;
+                    }
+                    if n.id() != s.id() && is_statement(n.kind()) {
+                        found = self.direct_guard(n, local_ok);
+                    }
+                    found.is_none()
+                });
+                found.map(GuardHit::Nested)
             });
-            found.map(GuardHit::Nested)
-        });
-        self.guard_cache.borrow_mut().insert(s.id(), hit);
+        self.guard_cache
+            .borrow_mut()
+            .insert((s.id(), local_ok), hit);
         hit
     }
 
     /// The statement stops the run when the target is not a test one: returns its line.
-    fn direct_guard(&self, s: Node<'t>) -> Option<usize> {
+    fn direct_guard(&self, s: Node<'t>, local_ok: bool) -> Option<usize> {
         match s.kind() {
             "if_statement" => {
                 let pol = field(s, "condition").and_then(|c| self.cond_pol(c, 0));
                 let fires_then = matches!(pol, Some(Pol::Unsafe | Pol::Check))
-                    && field(s, "consequence").is_some_and(|c| self.stop_stmt(c));
+                    && field(s, "consequence").is_some_and(|c| self.stop_stmt(c, local_ok));
                 let fires_else = matches!(pol, Some(Pol::Safe | Pol::Check))
-                    && field(s, "alternative").is_some_and(|c| self.stop_stmt(c));
+                    && field(s, "alternative").is_some_and(|c| self.stop_stmt(c, local_ok));
                 (fires_then || fires_else).then(|| line(s))
             }
             "assert_statement" => s
@@ -1021,7 +1029,7 @@ impl<'t, 's> JavaFile<'t, 's> {
                             continue;
                         }
                         let before = sib.start_byte() < child.start_byte();
-                        match (self.stmt_guard(sib), before) {
+                        match (self.stmt_guard(sib, true), before) {
                             (Some(GuardHit::Direct(_)), true) => return Verdict::Guarded,
                             (Some(GuardHit::Nested(l)), true) => {
                                 skippable.get_or_insert(l);
@@ -1271,7 +1279,7 @@ impl<'t, 's> JavaFile<'t, 's> {
         let body = self.decl_body(member)?;
         let mut nested = None;
         for s in named_kids(body) {
-            match self.stmt_guard(s) {
+            match self.stmt_guard(s, false) {
                 Some(GuardHit::Direct(l)) => return Some(GuardHit::Direct(l)),
                 Some(GuardHit::Nested(l)) => {
                     nested.get_or_insert(GuardHit::Nested(l));
@@ -1741,6 +1749,22 @@ class B {
 }
 "#,
             &[],
+        ),
+        (
+            "returning early from @BeforeAll does not stop the tests",
+            r#"class OrdersTest {
+    @BeforeAll
+    static void guard() { if (!jdbcUrl.contains("localhost")) return; }
+    @BeforeEach
+    void reset() {
+        if (!jdbcUrl.contains("localhost")) return;
+        jdbcTemplate.execute("TRUNCATE a");
+    }
+    @Test
+    void t() { jdbcTemplate.execute("TRUNCATE b"); }
+}
+"#,
+            &[(10, "TRUNCATE", "no guard")],
         ),
         (
             "outer @BeforeAll covers a @Nested class",

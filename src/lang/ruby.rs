@@ -136,7 +136,7 @@ struct RubyFile<'t, 's> {
     /// Methods whose value is a check of the target (`def test_database?`).
     predicates: HashMap<String, Pol>,
     guard_hooks: Vec<GuardHook<'t>>,
-    guard_cache: RefCell<HashMap<usize, Option<GuardHit>>>,
+    guard_cache: RefCell<HashMap<(usize, bool), Option<GuardHit>>>,
     /// Verdicts over all callers of a helper, by helper node id.
     callers_cache: RefCell<HashMap<usize, Verdict>>,
     load_guard: OnceCell<Option<GuardHit>>,
@@ -389,7 +389,7 @@ impl<'t, 's> RubyFile<'t, 's> {
                 if !self.guard_helpers.contains(name)
                     && !matches!(name.as_str(), "setup" | "before_setup")
                     && !name.starts_with("test_")
-                    && stmts.iter().any(|s| self.direct_guard(*s).is_some())
+                    && stmts.iter().any(|s| self.direct_guard(*s, false).is_some())
                 {
                     self.guard_helpers.insert(name.clone());
                     self.guard_cache.borrow_mut().clear();
@@ -487,9 +487,9 @@ impl<'t, 's> RubyFile<'t, 's> {
 
     // ---- guards --------------------------------------------------------------------------
 
-    fn stop_stmt(&self, s: Node<'t>) -> bool {
+    fn stop_stmt(&self, s: Node<'t>, local_ok: bool) -> bool {
         match s.kind() {
-            "return" | "next" | "break" => true,
+            "return" | "next" | "break" => local_ok,
             "call" | "identifier" => {
                 self.receiver(s).is_none_or(|r| self.t(r) == "Kernel")
                     && STOP_NAMES.contains(&self.method_name(s))
@@ -497,37 +497,44 @@ impl<'t, 's> RubyFile<'t, 's> {
             // Only the branch's own statements, so nesting depth never drives recursion.
             "then" | "else" | "parenthesized_statements" => named_kids(s).into_iter().any(|c| {
                 !matches!(c.kind(), "then" | "else" | "parenthesized_statements")
-                    && self.stop_stmt(c)
+                    && self.stop_stmt(c, local_ok)
             }),
             _ => false,
         }
     }
 
-    fn stmt_guard(&self, s: Node<'t>) -> Option<GuardHit> {
-        if let Some(hit) = self.guard_cache.borrow().get(&s.id()) {
+    /// The guard a statement is or holds. `local_ok`: a `return` counts as a stop (the
+    /// statement sits in the function it guards), rather than only stops that end the test.
+    fn stmt_guard(&self, s: Node<'t>, local_ok: bool) -> Option<GuardHit> {
+        if let Some(hit) = self.guard_cache.borrow().get(&(s.id(), local_ok)) {
             return *hit;
         }
-        let hit = self.direct_guard(s).map(GuardHit::Direct).or_else(|| {
-            let mut found = None;
-            walk(s, |n| {
-                if found.is_some() {
-                    return false;
-                }
-                if n.id() != s.id() && is_statement(n.kind()) {
-                    found = self.direct_guard(n);
-                }
-                found.is_none()
+        let hit = self
+            .direct_guard(s, local_ok)
+            .map(GuardHit::Direct)
+            .or_else(|| {
+                let mut found = None;
+                walk(s, |n| {
+                    if found.is_some() {
+                        return false;
+                    }
+                    if n.id() != s.id() && is_statement(n.kind()) {
+                        found = self.direct_guard(n, local_ok);
+                    }
+                    found.is_none()
+                });
+                found.map(GuardHit::Nested)
             });
-            found.map(GuardHit::Nested)
-        });
-        self.guard_cache.borrow_mut().insert(s.id(), hit);
+        self.guard_cache
+            .borrow_mut()
+            .insert((s.id(), local_ok), hit);
         hit
     }
 
     /// The statement stops the run when the target is not a test one: returns its line.
-    fn direct_guard(&self, s: Node<'t>) -> Option<usize> {
+    fn direct_guard(&self, s: Node<'t>, local_ok: bool) -> Option<usize> {
         let cond = |n: Node<'t>| field(n, "condition").and_then(|c| self.cond_pol(c, 0));
-        let stops = |n: Option<Node<'t>>| n.is_some_and(|b| self.stop_stmt(b));
+        let stops = |n: Option<Node<'t>>| n.is_some_and(|b| self.stop_stmt(b, local_ok));
         let fires_on = |pol: Option<Pol>, when_true: bool| {
             matches!(
                 (pol, when_true),
@@ -885,7 +892,7 @@ impl<'t, 's> RubyFile<'t, 's> {
         let body = field(unit, "body")?;
         let mut nested = None;
         for s in named_kids(body) {
-            match self.stmt_guard(s) {
+            match self.stmt_guard(s, false) {
                 Some(GuardHit::Direct(l)) => return Some(GuardHit::Direct(l)),
                 Some(GuardHit::Nested(l)) => {
                     nested.get_or_insert(GuardHit::Nested(l));
@@ -907,7 +914,7 @@ impl<'t, 's> RubyFile<'t, 's> {
                     "call" if self.is_group_call(s) => {
                         stack.extend(field(s, "block").and_then(|b| field(b, "body")));
                     }
-                    _ => match self.stmt_guard(s) {
+                    _ => match self.stmt_guard(s, false) {
                         Some(GuardHit::Direct(l)) => return Some(GuardHit::Direct(l)),
                         Some(GuardHit::Nested(l)) if !self.is_unit_call(s) => {
                             nested.get_or_insert(GuardHit::Nested(l));
@@ -1317,7 +1324,7 @@ impl<'t, 's> RubyFile<'t, 's> {
                         continue;
                     }
                     let before = sib.start_byte() < child.start_byte();
-                    match (self.stmt_guard(sib), before) {
+                    match (self.stmt_guard(sib, true), before) {
                         (Some(GuardHit::Direct(_)), true) => return Verdict::Guarded,
                         (Some(GuardHit::Nested(l)), true) => {
                             skippable.get_or_insert(l);
@@ -1964,6 +1971,26 @@ describe Order do
 end
 "#,
             &[(2, "delete_all", "no guard")],
+        ),
+        (
+            "returning early guards only the method it returns from",
+            r#"def wipe_all
+  return unless ENV["RACK_ENV"] == "test"
+  Order.delete_all
+end
+def only_in_test
+  return unless Rails.env.test?
+end
+describe User do
+  before { only_in_test; User.delete_all }
+  before(:all) { next unless Rails.env.test? }
+  it { Coupon.delete_all }
+end
+"#,
+            &[
+                (9, "delete_all", "no guard"),
+                (11, "delete_all", "no guard"),
+            ],
         ),
         (
             "library forms without guards",
