@@ -34,8 +34,8 @@ pub fn has_destructive_keyword(source: &[u8]) -> bool {
     }
 }
 
-/// The first destructive statement kinds in `sql`, merged: several statements in one string report
-/// every distinct operation and every target.
+/// The destructive statements in `sql`, if any: several statements in one string report every
+/// distinct operation (joined with `, `) and every target.
 pub fn destructive_sql(sql: &str) -> Option<SqlDestruction> {
     let tokens = lex(sql);
     let mut operations: Vec<String> = Vec::new();
