@@ -190,21 +190,35 @@ pub fn find_dsns(text: &str) -> Vec<Dsn> {
     let mut covered = 0;
     // Where the next key=value scan may start.
     let mut kv_cursor = 0;
+    let mut templates = scan::TemplateState::new();
+    // Work allowed for key=value scans on the current line, linear in its length, so that one
+    // pathological line neither takes quadratic time nor starves the lines after it.
+    let mut budget = 0;
+    let mut budget_line_end = 0;
     for m in TRIGGERS.find_iter(text) {
         let p = m.start();
         if p < covered {
             continue;
         }
+        if p >= budget_line_end {
+            budget_line_end =
+                memchr::memchr(b'\n', &text.as_bytes()[p..]).map_or(text.len(), |k| p + k + 1);
+            budget = (budget_line_end - p)
+                .saturating_mul(8)
+                .saturating_add(1 << 16);
+        }
         if m.pattern().as_usize() == 0 {
             if let Some(dsn) = uri::parse_at(text, p, false)
                 && dsn.span.start >= covered
+                && !templates.inside(text, dsn.span.start)
             {
                 covered = dsn.span.end;
                 out.push(dsn);
             }
-        } else if p >= kv_cursor {
+        } else if p >= kv_cursor && budget > 0 {
             let before = out.len();
-            kv_cursor = keyvalue::scan(text, p, covered.max(kv_cursor), &mut out);
+            let from = covered.max(kv_cursor);
+            kv_cursor = keyvalue::scan(text, p, from, &mut out, &mut templates, &mut budget);
             if let Some(last) = out.get(before..).and_then(|found| found.last()) {
                 covered = covered.max(last.span.end);
             }

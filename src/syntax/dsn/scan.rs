@@ -20,7 +20,17 @@ pub(super) fn floor_boundary(s: &str, i: usize) -> usize {
 /// End (exclusive) of the template or placeholder token starting at `i`, if one does:
 /// `{{ ... }}`, `${...}`, `$(...)`, `#{...}`, `%(name)s` or `<name>`. Tokens stay on one line and
 /// before `limit`.
+#[inline]
 pub(super) fn template_end(b: &[u8], i: usize, limit: usize) -> Option<usize> {
+    // Called on every byte of a value: reject the common case inline.
+    if matches!(b.get(i), Some(b'{' | b'$' | b'#' | b'%' | b'<')) {
+        token_end(b, i, limit)
+    } else {
+        None
+    }
+}
+
+fn token_end(b: &[u8], i: usize, limit: usize) -> Option<usize> {
     let limit = limit.min(b.len()).min(i.saturating_add(MAX_TEMPLATE));
     let rest = b.get(i..limit)?;
     let len = match rest {
@@ -182,6 +192,44 @@ pub(super) fn inside_template(text: &str, start: usize) -> bool {
         (Some(o), Some(c)) => o > c,
         (Some(_), None) => true,
         _ => false,
+    }
+}
+
+/// Whether positions lie inside an unclosed `{{`, asked for increasing positions so that the
+/// whole text is read once.
+pub(super) struct TemplateState {
+    pos: usize,
+    open: bool,
+}
+
+impl TemplateState {
+    pub(super) fn new() -> Self {
+        TemplateState {
+            pos: 0,
+            open: false,
+        }
+    }
+
+    /// True when `start` lies inside an unclosed `{{`.
+    pub(super) fn inside(&mut self, text: &str, start: usize) -> bool {
+        if start < self.pos {
+            return inside_template(text, start);
+        }
+        // One byte of overlap catches a `{{` or `}}` split across the previous position.
+        let from = self.pos.saturating_sub(1);
+        let Some(seg) = text.as_bytes().get(from..start) else {
+            return false;
+        };
+        let open = memchr::memmem::rfind(seg, b"{{");
+        let close = memchr::memmem::rfind(seg, b"}}");
+        match (open, close) {
+            (Some(o), Some(c)) => self.open = o > c,
+            (Some(_), None) => self.open = true,
+            (None, Some(_)) => self.open = false,
+            (None, None) => {}
+        }
+        self.pos = start;
+        self.open
     }
 }
 

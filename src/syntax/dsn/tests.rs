@@ -952,3 +952,47 @@ mod props {
         }
     }
 }
+
+/// Shapes that once cost quadratic time: each is read in bounded time and still gives the
+/// expected answer where there is one (`None`: anything without a real target will do).
+#[test]
+fn pathological_lines_still_parse() {
+    let cases: Vec<(String, Option<usize>)> = vec![
+        (("a=".repeat(500) + "host").repeat(40), Some(0)),
+        ("host=".repeat(8_000), Some(0)),
+        (";a=x;Server=y".repeat(3_000), Some(0)),
+        ("{{".repeat(20_000), Some(0)),
+        ("<a".repeat(20_000), Some(0)),
+        ("postgres://".repeat(4_000), None),
+        (
+            ("postgres://a:b/".to_owned() + &"@".repeat(4000)).repeat(4),
+            None,
+        ),
+        (
+            "jdbc:sqlserver://h;".to_owned() + &"{a;".repeat(10_000),
+            None,
+        ),
+        (
+            "postgres://u:s3cr3t@h.prod.internal/db ".repeat(1_000),
+            Some(1_000),
+        ),
+    ];
+    for (text, want) in &cases {
+        let found = find_dsns(text);
+        match want {
+            Some(n) => assert_eq!(found.len(), *n, "{}", &text[..40]),
+            None => assert!(
+                found.iter().all(|d| !d.has_real_target()),
+                "{}",
+                &text[..40]
+            ),
+        }
+        for d in &found {
+            assert_spans(text, d);
+        }
+        assert!(!mask_secrets(text).contains("s3cr3t"));
+    }
+    // One pathological line does not hide the connection string on the next.
+    let late = "host=".repeat(20_000) + "\nhost=db.prod.internal dbname=app";
+    assert!(find_dsns(&late).last().is_some_and(Dsn::has_real_target));
+}
