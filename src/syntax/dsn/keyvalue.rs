@@ -359,12 +359,18 @@ enum AdoKey {
 }
 
 fn ado_key(raw: &str) -> AdoKey {
-    let key: String = raw
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '_'))
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    match key.as_str() {
+    // Keys are at most 40 bytes (see `ado_pair`): normalise on the stack.
+    let mut buf = [0u8; 40];
+    let mut len = 0;
+    for c in raw.bytes().filter(|c| !matches!(c, b' ' | b'_')) {
+        if len == buf.len() {
+            return AdoKey::Other;
+        }
+        buf[len] = c.to_ascii_lowercase();
+        len += 1;
+    }
+    let key = std::str::from_utf8(&buf[..len]).unwrap_or_default();
+    match key {
         "server" | "datasource" | "host" | "address" | "addr" | "networkaddress" | "servername"
         | "hostname" => AdoKey::Server,
         "password" | "pwd" => AdoKey::Password,
@@ -470,9 +476,12 @@ fn ado_run(ln: &Line<'_>, s: usize, mut f: impl FnMut(AdoKey, &Pair)) -> (usize,
 fn ado(ln: &Line<'_>, s: usize) -> Option<Dsn> {
     let text = ln.text;
     let mut flags = 0;
-    let (end, n) = ado_run(ln, s, |key, _| {
+    let (end, n) = ado_run(ln, s, |key, pair| {
         flags |= match key {
-            AdoKey::Server => HOST,
+            // A server name has no inner spaces, except an Oracle connect descriptor; prose
+            // like `the host = example and the server = x; user = y` has them.
+            AdoKey::Server if host_like(&text[pair.value.clone()]) => HOST,
+            AdoKey::Server => 0,
             AdoKey::Password | AdoKey::User | AdoKey::Database => SECOND,
             _ => 0,
         };
@@ -520,6 +529,25 @@ fn ado(ln: &Line<'_>, s: usize) -> Option<Dsn> {
         }
     }
     Some(dsn)
+}
+
+fn host_like(value: &str) -> bool {
+    let v = value.trim().as_bytes();
+    if v.first() == Some(&b'(') {
+        return true;
+    }
+    let mut i = 0;
+    while i < v.len() {
+        if let Some(e) = template_end(v, i, v.len()) {
+            i = e;
+            continue;
+        }
+        if v[i].is_ascii_whitespace() {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 fn ado_key_is_data_source(raw: &str) -> bool {
@@ -693,6 +721,7 @@ mod tests {
             "Server=sql.prod.internal;Encrypt=True",
             "Server=sql.prod.internal;Port=1433",
             "Database=app;User Id=u;Password=p",
+            "The host = example and the server is x, user = y; see below",
         ] {
             assert!(found(text).is_empty(), "{text}");
         }

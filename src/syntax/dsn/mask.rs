@@ -14,15 +14,7 @@ static PREFILTER: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostFirst)
-        .build([
-            "://",
-            "pass",
-            "pwd",
-            "host",
-            "server",
-            "data source",
-            "addr",
-        ])
+        .build(["pass", "pwd"].iter().chain(&super::TRIGGER_WORDS))
         .expect("static patterns compile")
 });
 
@@ -181,7 +173,12 @@ fn value_range(b: &[u8], start: usize, line_end: usize, sep: u8) -> Range<usize>
             }
             k += if b[k] == b'\\' && first == b'"' { 2 } else { 1 };
         }
-        return start + 1..k.min(line_end);
+        // An unclosed quote is the end of an enclosing string (`'password=' + pw`), not a value.
+        return if k < line_end {
+            start + 1..k
+        } else {
+            start..start
+        };
     }
     let mut k = start;
     let mut parens = 0i32;
@@ -271,6 +268,7 @@ mod tests {
             // left alone
             ("password: ${DB_PASSWORD}", "password: ${DB_PASSWORD}"),
             ("password: |", "password: |"),
+            ("dsn = 'password=' + pw", "dsn = 'password=' + pw"),
             ("password:", "password:"),
             (
                 "Set the password: it is long",
