@@ -8,7 +8,9 @@
 use std::cell::Cell;
 use std::ops::Range;
 
-use super::scan::{TemplateState, floor_boundary, is_blank, skip_blanks, template_end};
+use super::scan::{
+    TemplateState, closes_string, floor_boundary, is_blank, skip_blanks, template_end,
+};
 use super::{Dsn, DsnForm, Host, HostClass, Part, classify_host};
 
 /// How far before a trigger word a run may start.
@@ -209,7 +211,7 @@ fn conninfo_pair(ln: &Line<'_>, i: usize) -> Option<Pair> {
             continue;
         }
         let c = b[j];
-        if c.is_ascii_whitespace() || matches!(c, b'\'' | b'"' | b'`') {
+        if c.is_ascii_whitespace() || (matches!(c, b'\'' | b'"' | b'`') && closes_string(b, j)) {
             break;
         }
         j = if c == b'\\' {
@@ -432,7 +434,10 @@ fn ado_pair(ln: &Line<'_>, i: usize) -> Option<Pair> {
         });
     }
     let start = j;
-    while j < limit && !matches!(b[j], b';' | b'"' | b'`') && Some(b[j]) != quote {
+    while j < limit
+        && b[j] != b';'
+        && !((matches!(b[j], b'"' | b'`') || Some(b[j]) == quote) && closes_string(b, j))
+    {
         j = template_end(b, j, limit).unwrap_or(j + 1);
     }
     ln.touch(j);

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
-use super::scan::{floor_boundary, replace_spans, skip_blanks};
+use super::scan::{closes_string, floor_boundary, replace_spans, skip_blanks};
 use super::{Credential, Part, classify_credential, find_dsns, uri};
 
 /// Anything worth a closer look: a URI, a password-like key, or a key=value connection string.
@@ -186,7 +186,8 @@ fn value_range(b: &[u8], start: usize, line_end: usize, sep: u8) -> Range<usize>
         let c = b[k];
         let stop = if sep == b'=' {
             c.is_ascii_whitespace()
-                || matches!(c, b';' | b'&' | b'"' | b'\'' | b'`')
+                || matches!(c, b';' | b'&')
+                || (matches!(c, b'"' | b'\'' | b'`') && closes_string(b, k))
                 || (c == b',' && b.get(k + 1).is_some_and(u8::is_ascii_whitespace))
                 || (c == b')' && parens == 0)
         } else {

@@ -5,7 +5,7 @@
 
 use std::ops::Range;
 
-use super::scan::{floor_boundary, template_end};
+use super::scan::{floor_boundary, opens_string, template_end};
 use super::{Dsn, DsnForm, Host, HostClass, Part, classify_host};
 
 /// Longest user:password looked back over, and longest string taken.
@@ -96,7 +96,13 @@ pub(super) fn go_mysql(text: &str, at: usize) -> Option<Dsn> {
     let end = string_end(text, close + 1, false);
     // user[:password] runs back to the start of the embedded string.
     let mut start = at;
-    while start > 0 && at - start < MAX_USERINFO && !is_end(b[start - 1]) {
+    while start > 0 && at - start < MAX_USERINFO {
+        let c = b[start - 1];
+        // A quote inside the password (`app:Xy'9z@tcp`) does not start the string.
+        let quote = matches!(c, b'"' | b'\'' | b'`');
+        if (quote && opens_string(b, start - 1)) || (!quote && is_end(c)) {
+            break;
+        }
         start -= 1;
     }
     let userinfo = start..at;

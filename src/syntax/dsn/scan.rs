@@ -266,6 +266,25 @@ fn ceil_boundary(s: &str, i: usize) -> usize {
     i
 }
 
+/// True when the quote (or `<`, `>`, backtick) at `j` ends the string that encloses a value
+/// rather than sitting inside it (`Xy'9z` is a password, `'...pw'` + ... is a closing quote):
+/// it is followed by the end of the text, whitespace, or what follows strings in config and code.
+pub(super) fn closes_string(b: &[u8], j: usize) -> bool {
+    match b.get(j + 1) {
+        None => true,
+        Some(&c) => c.is_ascii_whitespace() || b";,)]}+.:\"'`<>\\".contains(&c),
+    }
+}
+
+/// True when the quote at `j` opens a string: it follows the start of the text, whitespace, or
+/// what precedes a string value (`=`, `:`, `(`, `[`, `{`, `,`).
+pub(super) fn opens_string(b: &[u8], j: usize) -> bool {
+    match j.checked_sub(1).map(|k| b[k]) {
+        None => true,
+        Some(c) => c.is_ascii_whitespace() || b"=:([{,".contains(&c),
+    }
+}
+
 /// Horizontal whitespace: a key=value string never continues onto the next line.
 pub(super) fn is_blank(c: u8) -> bool {
     c == b' ' || c == b'\t'

@@ -764,6 +764,32 @@ fn masking_hides_every_password() {
             "REDACTED",
             "postgresql://app:****@db.prod.internal/app",
         ),
+        // Quotes and angle brackets inside a password do not end the string.
+        (
+            "DATABASE_URL=postgres://app:Xy'9z\"q@db.prod.internal/app",
+            "Xy'9z\"q",
+            "postgres://app:****@db.prod.internal/app",
+        ),
+        (
+            "url: \"postgres://app:a<b>c`d@db.prod.internal/app\"",
+            "a<b>c`d",
+            "postgres://app:****@db.prod.internal/app",
+        ),
+        (
+            "host=db.prod.internal password=Xy'9z dbname=app",
+            "Xy'9z",
+            "host=db.prod.internal password=**** dbname=app",
+        ),
+        (
+            "\"Server=db.prod.internal;User Id=app;Password=Xy\"9z;\"",
+            "Xy\"9z",
+            "Server=db.prod.internal;User Id=app;Password=****",
+        ),
+        (
+            "dsn: app:Xy'9z@tcp(db.prod.internal:3306)/app",
+            "Xy'9z",
+            "app:****@tcp(db.prod.internal:3306)/app",
+        ),
     ];
     for (input, secret, want) in cases {
         let d = one(input);
@@ -798,6 +824,7 @@ fn mask_secrets_on_output_strings() {
             "{{ printf \"postgresql://app:****@db/app\" }}",
         ),
         ("  POSTGRES_PASSWORD: s3cr3t", "  POSTGRES_PASSWORD: ****"),
+        ("PGPASSWORD=Xy'9z psql", "PGPASSWORD=**** psql"),
         (
             "host=db user=app password=s3cr3t",
             "host=db user=app password=****",

@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 use super::scan::{
-    blank_groups, floor_boundary, percent_decode, shadow, split_ranges, template_end,
+    blank_groups, closes_string, floor_boundary, percent_decode, shadow, split_ranges, template_end,
 };
 use super::{Dsn, DsnForm, Host, HostClass, Part, classify_host};
 
@@ -144,9 +144,12 @@ fn uri_end(text: &str, body_start: usize) -> usize {
             continue;
         }
         let c = b[i];
+        // A quote inside a password (`app:Xy'9z@db`) does not end the string; one followed by
+        // the end, a space or punctuation does.
         if c.is_ascii_whitespace()
             || c.is_ascii_control()
-            || matches!(c, b'"' | b'\'' | b'`' | b'<' | b'>')
+            || (matches!(c, b'"' | b'\'' | b'`' | b'<' | b'>') && closes_string(b, i))
+            || (c == b'<' && b.get(i + 1) == Some(&b'/'))
             || (c == b'\\' && matches!(b.get(i + 1), Some(b'"' | b'\'' | b'n' | b'r' | b't')))
         {
             break;
