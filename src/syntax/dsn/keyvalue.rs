@@ -8,9 +8,7 @@
 use std::cell::Cell;
 use std::ops::Range;
 
-use super::scan::{
-    TemplateState, closes_string, floor_boundary, is_blank, skip_blanks, template_end,
-};
+use super::scan::{TemplateState, closes_string, floor_boundary, skip_blanks, template_end};
 use super::{Dsn, DsnForm, Host, HostClass, Part, classify_host};
 
 /// How far before a trigger word a run may start.
@@ -98,7 +96,8 @@ pub(super) fn scan(
     let mut s = lo;
     let mut resume = p + 1;
     while s <= p && s < line_end && *budget > 0 {
-        if b[s].is_ascii_alphabetic() && (s == 0 || is_delimiter(b[s - 1])) {
+        let after_bom = s == 3 && text.starts_with('\u{FEFF}');
+        if b[s].is_ascii_alphabetic() && (s == 0 || after_bom || is_delimiter(b[s - 1])) {
             let ln = Line {
                 text,
                 limit: floor_boundary(text, line_end.min(s + MAX_RUN)),
@@ -435,14 +434,14 @@ fn ado_pair(ln: &Line<'_>, i: usize) -> Option<Pair> {
     }
     let start = j;
     while j < limit
-        && b[j] != b';'
+        && !matches!(b[j], b';' | b'\r')
         && !((matches!(b[j], b'"' | b'`') || Some(b[j]) == quote) && closes_string(b, j))
     {
         j = template_end(b, j, limit).unwrap_or(j + 1);
     }
     ln.touch(j);
     let mut end = j;
-    while end > start && is_blank(b[end - 1]) {
+    while end > start && b[end - 1].is_ascii_whitespace() {
         end -= 1;
     }
     Some(Pair {

@@ -682,6 +682,23 @@ fn uri_in_context() {
 }
 
 #[test]
+fn line_endings_and_bom() {
+    let text = "\u{FEFF}Server=sql.prod.internal;User Id=app;Password=s3cr3t\r\nurl: postgres://app:pw2@db.prod.internal/app\r\nhost=pg.prod.internal password=pw3\r\n";
+    let found = find_dsns(text);
+    let passwords: Vec<&str> = found
+        .iter()
+        .filter_map(|d| d.password.as_ref().map(|p| p.value.as_str()))
+        .collect();
+    assert_eq!(passwords, ["s3cr3t", "pw2", "pw3"]);
+    assert!(found.iter().all(Dsn::has_real_target));
+    let masked = mask_secrets(text);
+    assert_eq!(
+        masked,
+        "\u{FEFF}Server=sql.prod.internal;User Id=app;Password=****\r\nurl: postgres://app:****@db.prod.internal/app\r\nhost=pg.prod.internal password=****\r\n"
+    );
+}
+
+#[test]
 fn several_in_one_text() {
     let text = "\
 primary: postgres://app:s3cr3t@db.prod.internal/app
