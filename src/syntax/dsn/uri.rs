@@ -6,8 +6,7 @@
 use std::ops::Range;
 
 use super::scan::{
-    blank_groups, floor_boundary, inside_template, percent_decode, shadow, split_ranges,
-    template_end,
+    blank_groups, closes_string, floor_boundary, percent_decode, shadow, split_ranges, template_end,
 };
 use super::{Dsn, DsnForm, Host, HostClass, Part, classify_host};
 
@@ -90,8 +89,8 @@ fn any_scheme(s: &str) -> bool {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-')))
 }
 
-/// Parses the URI whose `://` starts at `sep`. With `any` every scheme is accepted and template
-/// context is ignored, for masking.
+/// Parses the URI whose `://` starts at `sep`. With `any` every scheme is accepted (for
+/// masking); the caller decides about template context.
 pub(super) fn parse_at(text: &str, sep: usize, any: bool) -> Option<Dsn> {
     let b = text.as_bytes();
     if b.get(sep..sep + 3) != Some(b"://") {
@@ -121,9 +120,6 @@ pub(super) fn parse_at(text: &str, sep: usize, any: bool) -> Option<Dsn> {
         boundary && accepts(&text[st..sep])
     });
     let start = start?;
-    if !any && inside_template(text, start) {
-        return None;
-    }
     let body_start = sep + 3;
     let end = uri_end(text, body_start);
     if any && end == body_start {
@@ -148,9 +144,12 @@ fn uri_end(text: &str, body_start: usize) -> usize {
             continue;
         }
         let c = b[i];
+        // A quote inside a password (`app:Xy'9z@db`) does not end the string; one followed by
+        // the end, a space or punctuation does.
         if c.is_ascii_whitespace()
             || c.is_ascii_control()
-            || matches!(c, b'"' | b'\'' | b'`' | b'<' | b'>')
+            || (matches!(c, b'"' | b'\'' | b'`' | b'<' | b'>') && closes_string(b, i))
+            || (c == b'<' && b.get(i + 1) == Some(&b'/'))
             || (c == b'\\' && matches!(b.get(i + 1), Some(b'"' | b'\'' | b'n' | b'r' | b't')))
         {
             break;
@@ -277,14 +276,23 @@ fn misplaced_at(sh: &[u8], first_sep: usize, is_sep: &impl Fn(u8) -> bool) -> Op
     if !pre.contains(&b':') || looks_like_hostspec(pre) {
         return None;
     }
-    (first_sep..sh.len()).filter(|&k| sh[k] == b'@').find(|&a| {
-        let host_end = sh[a + 1..]
-            .iter()
-            .position(|&c| is_sep(c))
-            .map_or(sh.len(), |k| a + 1 + k);
-        let host = &sh[a + 1..host_end];
-        !host.is_empty() && !host.iter().any(|c| matches!(c, b'@' | b'=' | b'&'))
-    })
+    // The last `@` of a segment whose host part (up to the next separator) is clean.
+    let mut candidate = None;
+    for k in first_sep..=sh.len() {
+        match sh.get(k).copied() {
+            None => return candidate.filter(|&a| k > a + 1),
+            Some(c) if is_sep(c) => {
+                if let Some(a) = candidate.filter(|&a| k > a + 1) {
+                    return Some(a);
+                }
+                candidate = None;
+            }
+            Some(b'@') => candidate = Some(k),
+            Some(b'=' | b'&') => candidate = None,
+            Some(_) => {}
+        }
+    }
+    None
 }
 
 /// `host`, `host:port`, `[v6]:port` or bare IPv6, comma-separated; `_` stands for a blanked
