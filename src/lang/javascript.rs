@@ -7,12 +7,12 @@
 //! body (which runs while tests are collected). A helper is guarded when every call to it in the
 //! file is. Throwaway targets (in-memory databases, containers) need no guard.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use tree_sitter::{Node, Parser};
 
 use super::shared::{
-    self, MAX_TREE_DEPTH, Marker, Polarity, Store, Throwaway, named_children, walk,
+    self, BlockGuards, MAX_TREE_DEPTH, Marker, Polarity, Store, Throwaway, named_children, walk,
 };
 use super::sql_text::destructive_sql;
 use super::{Context, DestructiveOp, Exports, FileAnalysis, Lang, UnguardedOp};
@@ -185,7 +185,15 @@ struct JsFile<'a> {
     /// Mocha spells the once-per-suite hook `before`.
     mocha_style: bool,
     guard_helpers: HashSet<String>,
-    calls: Vec<Site<'a>>,
+    /// Whether each hook (same order as `hooks`) runs a guard.
+    guard_hooks: Vec<bool>,
+    /// Hook indexes by the id of their innermost `describe` call (`None` at file level).
+    hooks_by_describe: HashMap<Option<usize>, Vec<usize>>,
+    /// File-level declarations in order: (name, value, statement).
+    program_decls: Vec<(String, Node<'a>, Node<'a>)>,
+    block_guards: BlockGuards<'a>,
+    /// Calls and hook references to this file's own functions, by the called name.
+    calls: HashMap<String, Vec<Site<'a>>>,
     ops: Vec<Found<'a>>,
 }
 
@@ -385,7 +393,11 @@ impl<'a> JsFile<'a> {
             mentions_knex: src.contains("knex"),
             mocha_style: false,
             guard_helpers: HashSet::new(),
-            calls: Vec::new(),
+            guard_hooks: Vec::new(),
+            hooks_by_describe: HashMap::new(),
+            program_decls: Vec::new(),
+            block_guards: BlockGuards::default(),
+            calls: HashMap::new(),
             ops: Vec::new(),
         };
         let mut calls: Vec<Site<'a>> = Vec::new();
@@ -478,8 +490,29 @@ impl<'a> JsFile<'a> {
             }
         }
         file.find_guard_helpers();
+        file.guard_hooks = file.hooks.iter().map(|h| file.guard_hook(h)).collect();
+        for (i, h) in file.hooks.iter().enumerate() {
+            file.hooks_by_describe
+                .entry(h.describe.map(|d| d.id()))
+                .or_default()
+                .push(i);
+        }
+        for st in named_children(root) {
+            let decl = match st.kind() {
+                "lexical_declaration" | "variable_declaration" => Some(st),
+                "export_statement" => field(st, "declaration"),
+                _ => None,
+            };
+            for d in decl.map(named_children).unwrap_or_default() {
+                if d.kind() == "variable_declarator"
+                    && let (Some(n), Some(v)) = (field(d, "name"), field(d, "value"))
+                {
+                    file.program_decls.push((file.text(n).to_string(), v, st));
+                }
+            }
+        }
         let local: HashSet<&str> = file.fns.iter().map(|f| f.name.as_str()).collect();
-        let mut kept = Vec::new();
+        let mut kept: HashMap<String, Vec<Site<'a>>> = HashMap::new();
         for site in calls {
             if let Some((operation, tables, store)) = file.destructive_call(site.node, &site.path) {
                 file.ops.push(Found {
@@ -490,17 +523,17 @@ impl<'a> JsFile<'a> {
                     store,
                 });
             }
-            if file
-                .callee_name(site.node)
-                .is_some_and(|n| local.contains(n))
+            if let Some(n) = file.callee_name(site.node)
+                && local.contains(n)
             {
-                kept.push(site);
+                kept.entry(n.to_string()).or_default().push(site);
             }
         }
         // `beforeEach(resetDb)`: a hook that runs a local function by reference.
         for r in refs {
-            if local.contains(file.text(r.node)) {
-                kept.push(r);
+            let n = file.text(r.node);
+            if local.contains(n) {
+                kept.entry(n.to_string()).or_default().push(r);
             }
         }
         file.calls = kept;
@@ -1069,7 +1102,18 @@ impl<'a> JsFile<'a> {
                     }
                     return Binding::Unknown;
                 }
-                "statement_block" | "program" => {
+                "program" => {
+                    let before = child.start_byte();
+                    if let Some((_, v, st)) = self
+                        .program_decls
+                        .iter()
+                        .rev()
+                        .find(|(k, _, st)| k == name && st.start_byte() < before)
+                    {
+                        return Binding::Value(*v, vec![self.root, *st]);
+                    }
+                }
+                "statement_block" => {
                     let mut found = None;
                     for st in named_children(p) {
                         if st == child {
@@ -1089,12 +1133,10 @@ impl<'a> JsFile<'a> {
             }
         }
         // A file-level declaration after the function that uses it.
-        for st in named_children(self.root).into_iter().rev() {
-            if let Some(v) = self.declared_value(st, name) {
-                return Binding::Value(v, vec![self.root, st]);
-            }
+        match self.program_decls.iter().rev().find(|(k, _, _)| k == name) {
+            Some((_, v, st)) => Binding::Value(*v, vec![self.root, *st]),
+            None => Binding::Unknown,
         }
-        Binding::Unknown
     }
 
     /// The value `name` is declared with in this statement (`const name = v`, `export const`).
@@ -1496,8 +1538,15 @@ impl<'a> JsFile<'a> {
         let Some(own) = chain.first().copied() else {
             return false;
         };
-        for h in &self.hooks {
-            if h.call == at || !chain.contains(&h.describe) || !self.guard_hook(h) {
+        let candidates = chain
+            .iter()
+            .filter_map(|d| self.hooks_by_describe.get(&d.map(|d| d.id())))
+            .flatten();
+        for &i in candidates {
+            let (Some(h), Some(true)) = (self.hooks.get(i), self.guard_hooks.get(i)) else {
+                continue;
+            };
+            if h.call == at {
                 continue;
             }
             let same = h.describe == own;
@@ -1547,34 +1596,36 @@ impl<'a> JsFile<'a> {
                     let collection = p.kind() == "program" || self.is_describe_body(p, path, i);
                     // The file and describe bodies finish before any hook, test or helper runs.
                     let all = deferred && collection;
-                    let siblings = named_children(p);
-                    if let Some(pos) = siblings.iter().position(|s| *s == child) {
-                        for (k, st) in siblings.iter().enumerate() {
-                            if k == pos || (k > pos && !all) {
-                                continue;
-                            }
-                            if let Some(g) = self.runs_guard(*st, 0) {
-                                match self.defeated(g) {
-                                    None => return Verdict::Guarded,
-                                    Some(d) => {
-                                        notes.defeated.get_or_insert((line(g), d));
-                                    }
+                    let here = child.start_byte();
+                    let guards = self.block_guards.get(p, |st| self.runs_guard(st, 0));
+                    for (at, g) in guards.iter() {
+                        if *at < here || (all && *at != here) {
+                            match self.defeated(*g) {
+                                None => return Verdict::Guarded,
+                                Some(d) => {
+                                    notes.defeated.get_or_insert((line(*g), d));
                                 }
                             }
                         }
-                        if store == Store::Sql {
-                            let begun: Vec<&str> = siblings[..pos]
+                    }
+                    // Transactions are begun and rolled back inside functions.
+                    let siblings = if store == Store::Sql && !collection {
+                        named_children(p)
+                    } else {
+                        Vec::new()
+                    };
+                    if let Some(pos) = siblings.iter().position(|s| *s == child) {
+                        let begun: Vec<&str> = siblings[..pos]
+                            .iter()
+                            .filter_map(|st| self.transaction_var(*st))
+                            .collect();
+                        let rolled_back = siblings[pos + 1..].iter().any(|st| {
+                            begun
                                 .iter()
-                                .filter_map(|st| self.transaction_var(*st))
-                                .collect();
-                            let rolled_back = siblings[pos + 1..].iter().any(|st| {
-                                begun
-                                    .iter()
-                                    .any(|v| self.text(*st).contains(&format!("{v}.rollback(")))
-                            });
-                            if rolled_back {
-                                return Verdict::Guarded;
-                            }
+                                .any(|v| self.text(*st).contains(&format!("{v}.rollback(")))
+                        });
+                        if rolled_back {
+                            return Verdict::Guarded;
                         }
                     }
                 }
@@ -1688,15 +1739,10 @@ impl<'a> JsFile<'a> {
         if hops < MAX_CALL_HOPS {
             let callers: Vec<&Site<'a>> = self
                 .calls
-                .iter()
-                .filter(|s| {
-                    let called = if s.node.kind() == "identifier" {
-                        self.text(s.node) == name
-                    } else {
-                        self.callee_name(s.node) == Some(name.as_str())
-                    };
-                    called && !s.path.contains(&f) && s.node != f
-                })
+                .get(&name)
+                .into_iter()
+                .flatten()
+                .filter(|s| !s.path.contains(&f) && s.node != f)
                 .collect();
             if !callers.is_empty() {
                 for s in &callers {
@@ -1927,10 +1973,10 @@ impl<'a> JsFile<'a> {
             self.runs_guard(st, 0)
                 .is_some_and(|g| self.defeated(g).is_none())
         });
-        let autouse_guard = self.hooks.iter().any(|h| {
+        let autouse_guard = self.hooks.iter().zip(&self.guard_hooks).any(|(h, guards)| {
             h.describe.is_none()
                 && matches!(h.kind, HookKind::BeforeAll | HookKind::BeforeEach)
-                && self.guard_hook(h)
+                && *guards
         });
         let mut guard_helpers: Vec<String> = self
             .fns

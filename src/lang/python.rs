@@ -6,12 +6,12 @@
 //! or by the framework itself (Django's test database). A helper that is not a fixture is guarded
 //! when every call to it in the file is.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use tree_sitter::{Node, Parser};
 
 use super::shared::{
-    self, MAX_TREE_DEPTH, Marker, Polarity, Store, Throwaway, named_children, walk,
+    self, BlockGuards, MAX_TREE_DEPTH, Marker, Polarity, Store, Throwaway, named_children, walk,
 };
 use super::sql_text::destructive_sql;
 use super::{Context, DestructiveOp, Exports, FileAnalysis, UnguardedOp};
@@ -162,7 +162,17 @@ struct PyFile<'a> {
     django_setup_override: Option<usize>,
     throwaway: Throwaway,
     guard_helpers: HashSet<String>,
-    calls: Vec<Site<'a>>,
+    /// Function index by definition node id.
+    func_index: HashMap<usize, usize>,
+    /// File-level fixture index by fixture name.
+    fixture_index: HashMap<String, usize>,
+    block_guards: BlockGuards<'a>,
+    /// File-level fixtures that are guards or request one.
+    guard_fixtures: HashSet<String>,
+    /// A guard runs at module level or in a session-start hook.
+    module_guarded: bool,
+    /// Calls to this file's own functions, by the called name.
+    calls: HashMap<String, Vec<Site<'a>>>,
     ops: Vec<Found<'a>>,
 }
 
@@ -276,7 +286,12 @@ impl<'a> PyFile<'a> {
             django_setup_override: None,
             throwaway: shared::throwaway_targets(src),
             guard_helpers: HashSet::new(),
-            calls: Vec::new(),
+            func_index: HashMap::new(),
+            fixture_index: HashMap::new(),
+            block_guards: BlockGuards::default(),
+            guard_fixtures: HashSet::new(),
+            module_guarded: false,
+            calls: HashMap::new(),
             ops: Vec::new(),
         };
         let mut defs: Vec<(Node<'a>, Vec<Node<'a>>)> = Vec::new();
@@ -308,9 +323,25 @@ impl<'a> PyFile<'a> {
         for site in &calls {
             file.note_env_call(site.node);
         }
+        for (i, f) in file.funcs.iter().enumerate() {
+            file.func_index.insert(f.node.id(), i);
+            if f.class.is_none()
+                && let Some(name) = &f.fixture
+            {
+                file.fixture_index.entry(name.clone()).or_insert(i);
+            }
+        }
         file.find_guard_helpers();
+        file.guard_fixtures = file
+            .funcs
+            .iter()
+            .filter(|f| f.class.is_none())
+            .filter_map(|f| f.fixture.clone())
+            .filter(|n| file.guard_fixture(n, &mut HashSet::new()))
+            .collect();
+        file.module_guarded = file.module_guard();
         let local: HashSet<&str> = file.funcs.iter().map(|f| f.name.as_str()).collect();
-        let mut kept = Vec::new();
+        let mut kept: HashMap<String, Vec<Site<'a>>> = HashMap::new();
         for site in calls {
             if let Some((operation, tables, store)) = file.destructive_call(site.node, &site.path) {
                 file.ops.push(Found {
@@ -321,11 +352,10 @@ impl<'a> PyFile<'a> {
                     store,
                 });
             }
-            if file
-                .callee_name(site.node)
-                .is_some_and(|n| local.contains(n))
+            if let Some(n) = file.callee_name(site.node)
+                && local.contains(n)
             {
-                kept.push(site);
+                kept.entry(n.to_string()).or_default().push(site);
             }
         }
         file.calls = kept;
@@ -1070,7 +1100,18 @@ impl<'a> PyFile<'a> {
                         }
                     }
                 }
-                "block" | "module" => {
+                "module" => {
+                    let before = child.start_byte();
+                    if let Some((_, v)) = self
+                        .module_assigns
+                        .iter()
+                        .rev()
+                        .find(|(k, v)| k == name && v.start_byte() < before)
+                    {
+                        return Binding::Value(*v, vec![self.root]);
+                    }
+                }
+                "block" => {
                     let mut found = None;
                     for st in named_children(p) {
                         if st == child {
@@ -1391,13 +1432,15 @@ impl<'a> PyFile<'a> {
     // ---------------------------------------------------------------- judging
 
     fn func_of(&self, def: Node<'_>) -> Option<&Func<'a>> {
-        self.funcs.iter().find(|f| f.node == def)
+        self.func_index
+            .get(&def.id())
+            .and_then(|i| self.funcs.get(*i))
     }
 
     fn fixture(&self, name: &str) -> Option<&Func<'a>> {
-        self.funcs
-            .iter()
-            .find(|f| f.fixture.as_deref() == Some(name) && f.class.is_none())
+        self.fixture_index
+            .get(name)
+            .and_then(|i| self.funcs.get(*i))
     }
 
     /// Is the fixture `name` a guard, or does it request one (through other fixtures)?
@@ -1419,6 +1462,12 @@ impl<'a> PyFile<'a> {
                 .any(|p| self.guard_fixture(p, seen));
         }
         self.ctx.inherited.guard_fixtures.iter().any(|g| g == name)
+    }
+
+    fn is_guard_fixture(&self, name: &str) -> bool {
+        self.guard_fixtures.contains(name)
+            || (self.fixture(name).is_none()
+                && self.ctx.inherited.guard_fixtures.iter().any(|g| g == name))
     }
 
     /// Does the fixture `name` (or one it requests) put the test on Django's test database?
@@ -1516,35 +1565,36 @@ impl<'a> PyFile<'a> {
                         p.kind() == "module" || (i > 0 && path[i - 1].kind() == "class_definition");
                     // Module and class bodies finish before any function in them is called.
                     let all = deferred && collection_level;
-                    let siblings = named_children(p);
-                    if let Some(pos) = siblings.iter().position(|s| *s == child) {
-                        let scanned = siblings
-                            .iter()
-                            .enumerate()
-                            .filter(|(k, _)| *k < pos || (all && *k != pos));
-                        for (_, st) in scanned {
-                            if let Some(g) = self.runs_guard(*st, 0) {
-                                match self.defeated(g) {
-                                    None => return Verdict::Guarded,
-                                    Some(d) => {
-                                        notes.defeated.get_or_insert((line(g), d));
-                                    }
+                    let here = child.start_byte();
+                    let guards = self.block_guards.get(p, |st| self.runs_guard(st, 0));
+                    for (at, g) in guards.iter() {
+                        if *at < here || (all && *at != here) {
+                            match self.defeated(*g) {
+                                None => return Verdict::Guarded,
+                                Some(d) => {
+                                    notes.defeated.get_or_insert((line(*g), d));
                                 }
                             }
                         }
-                        if store == Store::Sql {
-                            let begun: Vec<String> = siblings[..pos]
+                    }
+                    // Transactions are begun and rolled back inside functions.
+                    let siblings = if store == Store::Sql && !collection_level {
+                        named_children(p)
+                    } else {
+                        Vec::new()
+                    };
+                    if let Some(pos) = siblings.iter().position(|s| *s == child) {
+                        let begun: Vec<String> = siblings[..pos]
+                            .iter()
+                            .filter_map(|st| self.transaction_var(*st))
+                            .collect();
+                        let rolled_back = siblings[pos + 1..].iter().any(|st| {
+                            begun
                                 .iter()
-                                .filter_map(|st| self.transaction_var(*st))
-                                .collect();
-                            let rolled_back = siblings[pos + 1..].iter().any(|st| {
-                                begun
-                                    .iter()
-                                    .any(|v| self.text(*st).contains(&format!("{v}.rollback(")))
-                            });
-                            if rolled_back {
-                                return Verdict::Guarded;
-                            }
+                                .any(|v| self.text(*st).contains(&format!("{v}.rollback(")))
+                        });
+                        if rolled_back {
+                            return Verdict::Guarded;
                         }
                     }
                 }
@@ -1585,7 +1635,7 @@ impl<'a> PyFile<'a> {
         let Some(outer) = outer else {
             return Verdict::Unguarded(self.local_reason(node, None, notes));
         };
-        if self.module_guard() || self.ctx.inherited.autouse_guard {
+        if self.module_guarded || self.ctx.inherited.autouse_guard {
             return Verdict::Guarded;
         }
         let Some(f) = self.func_of(outer) else {
@@ -1604,10 +1654,7 @@ impl<'a> PyFile<'a> {
                     }
                 }
             }
-            if deps
-                .iter()
-                .any(|d| self.guard_fixture(d, &mut HashSet::new()))
-            {
+            if deps.iter().any(|d| self.is_guard_fixture(d)) {
                 return Verdict::Guarded;
             }
             let autouse = self.funcs.iter().any(|g| {
@@ -1618,7 +1665,7 @@ impl<'a> PyFile<'a> {
                     && (g.class.is_none() || g.class == class)
                     && g.fixture
                         .as_deref()
-                        .is_some_and(|n| self.guard_fixture(n, &mut HashSet::new()))
+                        .is_some_and(|n| self.is_guard_fixture(n))
             });
             if autouse {
                 return Verdict::Guarded;
@@ -1683,10 +1730,10 @@ impl<'a> PyFile<'a> {
         if hops < MAX_CALL_HOPS {
             let callers: Vec<&Site<'a>> = self
                 .calls
-                .iter()
-                .filter(|s| {
-                    self.callee_name(s.node) == Some(f.name.as_str()) && !s.path.contains(&outer)
-                })
+                .get(&f.name)
+                .into_iter()
+                .flatten()
+                .filter(|s| !s.path.contains(&outer))
                 .collect();
             if !callers.is_empty() {
                 for s in &callers {
@@ -1839,12 +1886,15 @@ impl<'a> PyFile<'a> {
         }
         if let Some(f) = outer.and_then(|o| self.func_of(o))
             && f.fixture.is_some()
-            && let Some(g) = self.funcs.iter().find(|g| {
-                g.node != f.node
-                    && g.fixture.is_some()
-                    && g.class.is_none()
-                    && self.body_guard(g.node).is_some()
-            })
+            && let Some(g) = self
+                .funcs
+                .iter()
+                .filter(|g| g.node != f.node && g.class.is_none())
+                .find(|g| {
+                    g.fixture
+                        .as_ref()
+                        .is_some_and(|n| self.guard_fixtures.contains(n))
+                })
         {
             return format!(
                 "no guard runs before it: the guard fixture `{}` on line {} is not among its parameters",
@@ -1873,7 +1923,7 @@ impl<'a> PyFile<'a> {
             .iter()
             .filter(|f| f.class.is_none())
             .filter_map(|f| f.fixture.clone())
-            .filter(|n| self.guard_fixture(n, &mut HashSet::new()))
+            .filter(|n| self.guard_fixtures.contains(n))
             .collect();
         let autouse_guard = self.funcs.iter().any(|f| {
             f.autouse
@@ -1891,7 +1941,7 @@ impl<'a> PyFile<'a> {
             .collect();
         guard_helpers.dedup();
         Exports {
-            module_guard: self.module_guard(),
+            module_guard: self.module_guarded,
             guard_fixtures,
             autouse_guard,
             guard_helpers,

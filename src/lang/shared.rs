@@ -3,6 +3,10 @@
 //! relates to a safe target, and which throwaway targets (in-memory stores, containers) make a
 //! file safe by construction.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use tree_sitter::Node;
 
 /// How deep the analysers follow the syntax tree. Real code nests a few dozen levels; anything
@@ -40,6 +44,33 @@ pub(crate) fn walk<'t>(
             }
             path.pop();
         }
+    }
+}
+
+/// The guard statements of each block, found once per block, so judging many operations in one
+/// large file or `describe` stays linear.
+#[derive(Default)]
+pub(crate) struct BlockGuards<'t> {
+    cache: RefCell<HashMap<usize, Rc<[(usize, Node<'t>)]>>>,
+}
+
+impl<'t> BlockGuards<'t> {
+    /// The guards among `block`'s statements as (statement start byte, guard node); `find`
+    /// returns the guard a statement runs, if any.
+    pub fn get(
+        &self,
+        block: Node<'t>,
+        find: impl Fn(Node<'t>) -> Option<Node<'t>>,
+    ) -> Rc<[(usize, Node<'t>)]> {
+        if let Some(v) = self.cache.borrow().get(&block.id()) {
+            return Rc::clone(v);
+        }
+        let v: Rc<[(usize, Node<'t>)]> = named_children(block)
+            .into_iter()
+            .filter_map(|st| find(st).map(|g| (st.start_byte(), g)))
+            .collect();
+        self.cache.borrow_mut().insert(block.id(), Rc::clone(&v));
+        v
     }
 }
 
