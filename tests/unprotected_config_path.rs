@@ -603,3 +603,22 @@ fn codeowners_syntax_can_be_turned_off_on_its_own() {
         [("unprotected-config-path", "deploy/.env.production", 1)]
     );
 }
+
+#[test]
+fn a_codeowners_github_cannot_load_is_reported_and_owns_nothing() {
+    // Over 3 MiB: larger than the engine's file limit too, so it is not among the checked files.
+    let big = "* @acme/all\n".repeat(300_000);
+    let fs = owners(&[(".github/CODEOWNERS", &big), ("config/database.yml", HOST)]);
+    assert_eq!(
+        places(&fs),
+        [
+            ("codeowners-syntax", ".github/CODEOWNERS", 1),
+            ("unprotected-config-path", "config/database.yml", 2)
+        ]
+    );
+    assert!(
+        fs[1].message.starts_with("no code owner"),
+        "{}",
+        fs[1].message
+    );
+}

@@ -29,6 +29,8 @@ const MAX_RELATED: usize = 20;
 /// A file name no file-specific pattern names: deciding it shows which lines cover a directory.
 const PROBE: &str = "\u{1}";
 const PLACEHOLDER: &str = "@your-org/your-team";
+/// GitHub does not load a CODEOWNERS file of this size or more.
+const GITHUB_MAX_BYTES: usize = 3 * 1024 * 1024;
 
 /// The rule. Holds `sensitive_paths`, compiled once per run.
 #[derive(Default)]
@@ -156,20 +158,25 @@ impl Rule for UnprotectedConfigPath {
                 .identity("ignored"),
             );
         }
+        // A CODEOWNERS the platform cannot load voids every owner: always said, even when the
+        // file is not among those checked (the engine skips files over its own size limit).
         let text = match text {
             Some(t) => t.as_str(),
             None => {
-                out.push(Diagnostic::new(
-                    SYNTAX_ID,
-                    co_path,
-                    0..0,
-                    format!("cannot read this CODEOWNERS file (over 3 MiB, binary or not UTF-8); {} does not load it, so no code owners apply", name(platform)),
-                ));
+                if syntax_on {
+                    out.push(Diagnostic::new(
+                        SYNTAX_ID,
+                        co_path,
+                        0..0,
+                        format!("cannot read this CODEOWNERS file (over 3 MiB, binary or not UTF-8); {} does not load it, so no code owners apply", name(platform)),
+                    ));
+                }
                 ""
             }
         };
         let co = codeowners::parse(text, platform);
-        if checked(co_path) {
+        let void = platform == Platform::GitHub && text.len() >= GITHUB_MAX_BYTES;
+        if checked(co_path) || (void && syntax_on) {
             for issue in &co.issues {
                 let mut message = issue.message.clone();
                 if auto && platform == Platform::GitHub && message.contains("GitLab") {
