@@ -156,7 +156,12 @@ fn wanted(rules: &[Box<dyn Rule>], config: &Config, rel: &str) -> Option<Option<
             c.paths.is_match(rel)
         }
     });
-    (by_rule || by_custom).then_some(kind)
+    let by_path = || {
+        rules
+            .iter()
+            .any(|r| r.wants_path(&cx_for(r.id(), config), rel))
+    };
+    (by_rule || by_custom || by_path()).then_some(kind)
 }
 
 fn collect(
