@@ -24,6 +24,8 @@ pub fn all() -> Vec<Box<dyn Rule>> {
     vec![
         Box::new(literal_dsn::LiteralDsn),
         Box::new(cross_environment_target::CrossEnvironmentTarget),
+        Box::new(unserialized_chain_trigger::UnserializedChainTrigger),
+        Box::new(disabled_integrity_safeguard::DisabledIntegritySafeguard),
     ]
 }
 
