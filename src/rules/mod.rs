@@ -25,6 +25,8 @@ pub fn all() -> Vec<Box<dyn Rule>> {
         Box::new(literal_dsn::LiteralDsn),
         Box::new(cross_environment_target::CrossEnvironmentTarget),
         Box::new(unprotected_config_path::UnprotectedConfigPath::default()),
+        Box::new(unserialized_chain_trigger::UnserializedChainTrigger),
+        Box::new(disabled_integrity_safeguard::DisabledIntegritySafeguard),
     ]
 }
 
