@@ -47,25 +47,24 @@ pub(crate) fn walk<'t>(
     }
 }
 
+/// A block's guards: (statement start byte, guard node).
+pub(crate) type Guards<'t> = Rc<[(usize, Node<'t>)]>;
+
 /// The guard statements of each block, found once per block, so judging many operations in one
 /// large file or `describe` stays linear.
 #[derive(Default)]
 pub(crate) struct BlockGuards<'t> {
-    cache: RefCell<HashMap<usize, Rc<[(usize, Node<'t>)]>>>,
+    cache: RefCell<HashMap<usize, Guards<'t>>>,
 }
 
 impl<'t> BlockGuards<'t> {
     /// The guards among `block`'s statements as (statement start byte, guard node); `find`
     /// returns the guard a statement runs, if any.
-    pub fn get(
-        &self,
-        block: Node<'t>,
-        find: impl Fn(Node<'t>) -> Option<Node<'t>>,
-    ) -> Rc<[(usize, Node<'t>)]> {
+    pub fn get(&self, block: Node<'t>, find: impl Fn(Node<'t>) -> Option<Node<'t>>) -> Guards<'t> {
         if let Some(v) = self.cache.borrow().get(&block.id()) {
             return Rc::clone(v);
         }
-        let v: Rc<[(usize, Node<'t>)]> = named_children(block)
+        let v: Guards<'t> = named_children(block)
             .into_iter()
             .filter_map(|st| find(st).map(|g| (st.start_byte(), g)))
             .collect();
