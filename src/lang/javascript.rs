@@ -1937,7 +1937,7 @@ impl<'a> JsFile<'a> {
     }
 
     fn help(&self, store: Store, place: &Place, operation: &str) -> String {
-        let var = store.url_var();
+        let var = store.url_var_in(self.src);
         let url = if matches!(self.lang, Lang::TypeScript | Lang::Tsx) {
             format!("process.env.{var} ?? \"\"")
         } else {
