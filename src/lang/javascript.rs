@@ -638,6 +638,15 @@ impl<'a> JsFile<'a> {
             return if runs { self.sql_op(tpl, path) } else { None };
         }
         match name {
+            // `/re/.exec(s)` and `pattern.exec(s)` match text, they run nothing.
+            "exec"
+                if receiver.is_some_and(|r| r.kind() == "regex")
+                    || recv_lower.ends_with("re")
+                    || recv_lower.ends_with("regex")
+                    || recv_lower.ends_with("pattern") =>
+            {
+                None
+            }
             n if EXEC_NAMES.contains(&n) => self.sql_op(*args.first()?, path),
             "sync" => {
                 let opts = args.first().copied()?;
@@ -1771,6 +1780,9 @@ impl<'a> JsFile<'a> {
                 .filter(|n| n.kind() == "identifier")
                 .map(|n| self.text(n).to_string()),
             "pair" => field(*parent, "key").map(|n| self.text(n).to_string()),
+            // module.exports = async () => { ... } (a Jest globalSetup), exports.reset = ...
+            "assignment_expression" => field(*parent, "left").map(|n| self.compact(n)),
+            "export_statement" => Some("export default".to_string()),
             _ => None,
         }
     }
@@ -1925,7 +1937,7 @@ impl<'a> JsFile<'a> {
     }
 
     fn help(&self, store: Store, place: &Place, operation: &str) -> String {
-        let var = store.url_var();
+        let var = store.url_var_in(self.src);
         let url = if matches!(self.lang, Lang::TypeScript | Lang::Tsx) {
             format!("process.env.{var} ?? \"\"")
         } else {
@@ -2463,6 +2475,29 @@ describe('users', () => {
         let u = flagged(helper, "knex truncate()", "no guard");
         assert_eq!(u.op.scope.as_deref(), Some("resetDb"));
         assert!(u.help.contains("first lines of `resetDb`"), "{}", u.help);
+    }
+
+    #[test]
+    fn global_setup_exports_are_judged_as_functions() {
+        let u = flagged(
+            "module.exports = async () => {\n  await pool.query('TRUNCATE users');\n};\n",
+            "TRUNCATE",
+            "no guard",
+        );
+        assert_eq!(u.op.scope.as_deref(), Some("module.exports"));
+        // A file-level guard runs at import, before the exported function is ever called.
+        clean(
+            "module.exports = async () => {\n  await pool.query('TRUNCATE users');\n};\nif (process.env.NODE_ENV !== 'test') throw new Error('refusing');\n",
+        );
+        flagged(
+            "export default async function () {\n  await prisma.user.deleteMany();\n}\n",
+            "Prisma",
+            "no guard",
+        );
+        // Near miss: a regex's exec runs no SQL.
+        clean(
+            "const SQL = 'DELETE FROM users';\nit('parses', () => {\n  /DELETE FROM (\\w+)/.exec(SQL);\n  tableRe.exec(SQL);\n});\n",
+        );
     }
 
     #[test]

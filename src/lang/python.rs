@@ -1956,7 +1956,11 @@ impl<'a> PyFile<'a> {
                 self.judge(op.node, &op.path, op.store, 0, &mut notes)
             {
                 let scope = self.scope_name(&op.path);
-                let help = help(op.store, scope.as_deref(), &op.operation);
+                let help = help(
+                    &op.store.url_var_in(self.src),
+                    scope.as_deref(),
+                    &op.operation,
+                );
                 unguarded.push(UnguardedOp {
                     op: DestructiveOp {
                         span: op.node.byte_range(),
@@ -2006,12 +2010,11 @@ fn product(a: Vec<String>, b: Vec<String>) -> Vec<String> {
 }
 
 /// A pytest guard to paste as the first lines of the function that holds the operation.
-fn help(store: Store, scope: Option<&str>, operation: &str) -> String {
+fn help(var: &str, scope: Option<&str>, operation: &str) -> String {
     let place = match scope {
         Some(s) => format!("as the first lines of `{s}`, before the {operation}"),
         None => format!("at the top of the module, before the {operation}"),
     };
-    let var = store.url_var();
     format!(
         "add an environment guard {place} (with `import os` and `from urllib.parse import urlparse`):\n    db_host = urlparse(os.environ[\"{var}\"]).hostname or \"\"\n    assert db_host.endswith((\".staging.internal\", \"localhost\")), f\"refusing to reset {{db_host}}\""
     )
@@ -2451,6 +2454,11 @@ def test_docs(caplog):
         assert_eq!(t.op.operation, "TRUNCATE");
         assert_eq!(t.op.tables, tables.to_vec());
         assert_eq!(t.op.scope.as_deref(), Some("reset_db"));
+        assert!(
+            t.help.contains(r#"os.environ["POSTGRES_DSN"]"#),
+            "{}",
+            t.help
+        );
         assert_eq!(
             &unguarded[t.op.span.clone()],
             "cur.execute(f\"TRUNCATE TABLE {table} CASCADE\")"

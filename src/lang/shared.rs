@@ -6,7 +6,9 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::LazyLock;
 
+use regex::Regex;
 use tree_sitter::Node;
 
 /// How deep the analysers follow the syntax tree. Real code nests a few dozen levels; anything
@@ -47,25 +49,24 @@ pub(crate) fn walk<'t>(
     }
 }
 
+/// A block's guards: (statement start byte, guard node).
+pub(crate) type Guards<'t> = Rc<[(usize, Node<'t>)]>;
+
 /// The guard statements of each block, found once per block, so judging many operations in one
 /// large file or `describe` stays linear.
 #[derive(Default)]
 pub(crate) struct BlockGuards<'t> {
-    cache: RefCell<HashMap<usize, Rc<[(usize, Node<'t>)]>>>,
+    cache: RefCell<HashMap<usize, Guards<'t>>>,
 }
 
 impl<'t> BlockGuards<'t> {
     /// The guards among `block`'s statements as (statement start byte, guard node); `find`
     /// returns the guard a statement runs, if any.
-    pub fn get(
-        &self,
-        block: Node<'t>,
-        find: impl Fn(Node<'t>) -> Option<Node<'t>>,
-    ) -> Rc<[(usize, Node<'t>)]> {
+    pub fn get(&self, block: Node<'t>, find: impl Fn(Node<'t>) -> Option<Node<'t>>) -> Guards<'t> {
         if let Some(v) = self.cache.borrow().get(&block.id()) {
             return Rc::clone(v);
         }
-        let v: Rc<[(usize, Node<'t>)]> = named_children(block)
+        let v: Guards<'t> = named_children(block)
             .into_iter()
             .filter_map(|st| find(st).map(|g| (st.start_byte(), g)))
             .collect();
@@ -299,7 +300,26 @@ pub(crate) enum Store {
 }
 
 impl Store {
-    /// The environment variable the suggested guard reads.
+    /// The environment variable the suggested guard reads: the file's own connection variable
+    /// for this store when it names one (`POSTGRES_DSN`, `TEST_DATABASE_URL`), else a common
+    /// default.
+    pub fn url_var_in(self, source: &str) -> String {
+        static VARS: LazyLock<Option<Regex>> =
+            LazyLock::new(|| Regex::new(r"\b[A-Z][A-Z0-9_]{0,60}(?:URL|DSN|URI)\b").ok());
+        let wanted: &[&str] = match self {
+            Store::Sql => &["DATABASE", "DB", "POSTGRES", "PG", "MYSQL", "SQL", "DSN"],
+            Store::Redis => &["REDIS"],
+            Store::Mongo => &["MONGO"],
+        };
+        let found = VARS.as_ref().and_then(|re| {
+            re.find_iter(source)
+                .map(|m| m.as_str())
+                .find(|v| wanted.iter().any(|w| v.contains(w)))
+        });
+        found.unwrap_or(self.url_var()).to_string()
+    }
+
+    /// The default environment variable the suggested guard reads.
     pub fn url_var(self) -> &'static str {
         match self {
             Store::Sql => "DATABASE_URL",
@@ -431,5 +451,15 @@ mod tests {
             throwaway_targets("create_engine(os.environ['DATABASE_URL'])"),
             Throwaway::default()
         );
+        assert_eq!(
+            Store::Sql.url_var_in("connect(os.environ['POSTGRES_DSN'])"),
+            "POSTGRES_DSN"
+        );
+        assert_eq!(Store::Sql.url_var_in("REDIS_URL = 1"), "DATABASE_URL");
+        assert_eq!(
+            Store::Redis.url_var_in("process.env.REDIS_URL"),
+            "REDIS_URL"
+        );
+        assert_eq!(Store::Mongo.url_var_in(""), "MONGODB_URI");
     }
 }
