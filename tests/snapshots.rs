@@ -28,3 +28,13 @@ fn human(example: &str) -> String {
 fn storefront_human_output() {
     insta::assert_snapshot!(human("storefront"));
 }
+
+#[test]
+fn audit_chain_human_output() {
+    insta::assert_snapshot!(human("audit-chain"));
+}
+
+#[test]
+fn pg_deploy_human_output() {
+    insta::assert_snapshot!(human("pg-deploy"));
+}
