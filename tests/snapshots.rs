@@ -38,3 +38,14 @@ fn audit_chain_human_output() {
 fn pg_deploy_human_output() {
     insta::assert_snapshot!(human("pg-deploy"));
 }
+
+/// The README's quick start quotes the first finding of the storefront example; keep it true.
+#[test]
+fn readme_quotes_the_real_storefront_output() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let out = human("storefront");
+    let first: Vec<&str> = out.lines().skip(1).take(2).collect();
+    for line in first {
+        assert!(readme.contains(line), "README does not quote `{line}`");
+    }
+}
