@@ -8,7 +8,9 @@
 use std::cell::Cell;
 use std::ops::Range;
 
-use super::scan::{TemplateState, closes_string, floor_boundary, skip_blanks, template_end};
+use super::scan::{
+    TemplateState, closes_string, floor_boundary, param_follows, skip_blanks, template_end,
+};
 use super::{Dsn, DsnForm, Host, HostClass, Part, classify_host};
 
 /// How far before a trigger word a run may start.
@@ -434,7 +436,8 @@ fn ado_pair(ln: &Line<'_>, i: usize) -> Option<Pair> {
     }
     let start = j;
     while j < limit
-        && !matches!(b[j], b';' | b'\r')
+        && b[j] != b'\r'
+        && !(b[j] == b';' && param_follows(b, j, limit))
         && !((matches!(b[j], b'"' | b'`') || Some(b[j]) == quote) && closes_string(b, j))
     {
         j = template_end(b, j, limit).unwrap_or(j + 1);

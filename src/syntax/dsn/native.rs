@@ -12,6 +12,19 @@ use super::{Dsn, DsnForm, Host, HostClass, Part, classify_host};
 const MAX_USERINFO: usize = 256;
 const MAX_LEN: usize = 2048;
 
+/// A user name up to the first `:` (or the whole of `s`): letters, digits, `_`, `.`, `-`, `$`.
+fn user_follows(s: &[u8]) -> bool {
+    let user = s.split(|&c| c == b':').next().unwrap_or_default();
+    (!user.is_empty() || s.first() == Some(&b':'))
+        && user
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-' | b'$'))
+}
+
+fn is_blank(c: u8) -> bool {
+    c.is_ascii_whitespace() || c.is_ascii_control()
+}
+
 /// Characters that end a string embedded in config or code.
 fn is_end(c: u8) -> bool {
     c.is_ascii_whitespace()
@@ -94,16 +107,34 @@ pub(super) fn go_mysql(text: &str, at: usize) -> Option<Dsn> {
         return None;
     }
     let end = string_end(text, close + 1, false);
-    // user[:password] runs back to the start of the embedded string.
+    // user[:password] runs back to the start of the embedded string: the first quote that is
+    // not closed before the `@` (a closed one is a JSON key, one inside the password comes
+    // later).
     let mut start = at;
-    while start > 0 && at - start < MAX_USERINFO {
-        let c = b[start - 1];
-        // A quote inside the password (`app:Xy'9z@tcp`) does not start the string.
-        let quote = matches!(c, b'"' | b'\'' | b'`');
-        if (quote && opens_string(b, start - 1)) || (!quote && is_end(c)) {
-            break;
-        }
+    while start > 0 && at - start < MAX_USERINFO && !is_blank(b[start - 1]) {
         start -= 1;
+    }
+    // The cap may stop inside a character.
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    let mut q = start;
+    while q < at {
+        let c = b[q];
+        if matches!(c, b'"' | b'\'' | b'`') && opens_string(b, q) {
+            match b[q + 1..at].iter().position(|&x| x == c) {
+                Some(k) => q += k + 2,
+                // The string opens here only if a user name follows (`"app:...`); a quote
+                // after `:` or `,` inside a password does not.
+                None if user_follows(&b[q + 1..at]) => {
+                    start = q + 1;
+                    break;
+                }
+                None => q += 1,
+            }
+            continue;
+        }
+        q += 1;
     }
     let userinfo = start..at;
     let colon = text[userinfo.clone()].find(':').map(|k| start + k);

@@ -266,13 +266,23 @@ fn ceil_boundary(s: &str, i: usize) -> usize {
     i
 }
 
-/// True when the quote (or `<`, `>`, backtick) at `j` ends the string that encloses a value
-/// rather than sitting inside it (`Xy'9z` is a password, `'...pw'` + ... is a closing quote):
-/// it is followed by the end of the text, whitespace, or what follows strings in config and code.
+/// True when the quote at `j` ends the string that encloses a value rather than sitting inside
+/// it (`Xy'9z` is a password; in `'...pw' + x` the quote closes): it is followed by the end of
+/// the text, whitespace, or what follows a string in config and code (`;`, `,`, `)`, `]`, `}`,
+/// `>`).
 pub(super) fn closes_string(b: &[u8], j: usize) -> bool {
     match b.get(j + 1) {
         None => true,
-        Some(&c) => c.is_ascii_whitespace() || b";,)]}+.:\"'`<>\\".contains(&c),
+        Some(&c) => c.is_ascii_whitespace() || b";,)]}>".contains(&c),
+    }
+}
+
+/// True when the backtick, `<` or `>` at `j` ends a URI in prose or markup: it is followed by
+/// the end, whitespace, or sentence punctuation (`` `postgres://h/db`. ``, `<postgres://h/db>,`).
+pub(super) fn ends_markup(b: &[u8], j: usize) -> bool {
+    match b.get(j + 1) {
+        None => true,
+        Some(&c) => c.is_ascii_whitespace() || b".,;:!?)]}>\"'".contains(&c),
     }
 }
 
@@ -283,6 +293,26 @@ pub(super) fn opens_string(b: &[u8], j: usize) -> bool {
         None => true,
         Some(c) => c.is_ascii_whitespace() || b"=:([{,".contains(&c),
     }
+}
+
+/// True when the `;` or `&` at `j` separates parameters: what follows is another `key=` or the
+/// end of the string. Otherwise it is part of a value (`Password=pa;ss`).
+pub(super) fn param_follows(b: &[u8], j: usize, limit: usize) -> bool {
+    let mut k = skip_blanks(b, j + 1, limit);
+    match b.get(k).filter(|_| k < limit) {
+        None => return true,
+        Some(c) if c.is_ascii_whitespace() || b"\"'`".contains(c) => return true,
+        Some(c) if !c.is_ascii_alphabetic() => return false,
+        Some(_) => {}
+    }
+    let key_start = k;
+    while k < limit
+        && k - key_start <= 40
+        && (b[k].is_ascii_alphanumeric() || matches!(b[k], b'_' | b'.' | b'-' | b' '))
+    {
+        k += 1;
+    }
+    b.get(k) == Some(&b'=') && k < limit
 }
 
 /// Horizontal whitespace: a key=value string never continues onto the next line.

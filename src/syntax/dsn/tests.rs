@@ -807,6 +807,33 @@ fn masking_hides_every_password() {
             "Xy'9z",
             "app:****@tcp(db.prod.internal:3306)/app",
         ),
+        (
+            "{\"dsn\":\"app:a,'b@tcp(db.prod.internal:3306)/app\"}",
+            "a,'b",
+            "app:****@tcp(db.prod.internal:3306)/app",
+        ),
+        // Raw `@`, `/`, `?` in a password: the last `@` before a plausible host ends it.
+        (
+            "postgres://app:p@2/x@db.prod.internal/app",
+            "p@2/x",
+            "postgres://app:****@db.prod.internal/app",
+        ),
+        (
+            "postgres://app:p@?x@db.prod.internal/app",
+            "p@?x",
+            "postgres://app:****@db.prod.internal/app",
+        ),
+        // Separators inside a parameter value when no parameter follows them.
+        (
+            "jdbc:mysql://db.prod.internal/app?user=app&password=pa&ss#1&useSSL=true",
+            "pa&ss#1",
+            "jdbc:mysql://db.prod.internal/app?user=app&password=****&useSSL=true",
+        ),
+        (
+            "Server=db.prod.internal;User Id=app;Password=pa;ss;Encrypt=true",
+            "pa;ss",
+            "Server=db.prod.internal;User Id=app;Password=****;Encrypt=true",
+        ),
     ];
     for (input, secret, want) in cases {
         let d = one(input);
@@ -882,6 +909,9 @@ mod props {
     use super::*;
     use proptest::prelude::*;
 
+    /// Long enough, in bytes, to cross the look-back caps.
+    const LONG: &str = "éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé";
+
     /// Text built from the characters connection strings are made of, plus non-ASCII.
     fn dsnish() -> impl Strategy<Value = String> {
         let atoms = prop::sample::select(vec![
@@ -932,6 +962,15 @@ mod props {
             "\u{FEFF}",
             "a",
             "1",
+            "@tcp(",
+            "@unix(",
+            ")/",
+            "jdbc:oracle:thin:",
+            "@//",
+            "(HOST=",
+            "\r",
+            "\t",
+            LONG,
         ]);
         prop::collection::vec(atoms, 0..40).prop_map(|v| v.concat())
     }
