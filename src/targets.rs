@@ -160,16 +160,13 @@ fn dsn_target(
     key_path: &str,
     out: &mut Targets,
 ) {
-    if let Some(pw) = &d.password
-        && d.credential == Credential::Literal
-    {
+    // Every password-like part (password, sslpassword, key-store passwords) is masked when literal.
+    let parts = d.password.iter().chain(d.secrets.iter());
+    for pw in parts.filter(|p| dsn::classify_credential(&p.value) == Credential::Literal) {
         let raw = text.get(pw.span.clone()).unwrap_or("");
         let found = yaml::locate(&file.text, &span, raw);
-        if found != span || raw.is_empty() {
-            out.secrets.push(found);
-        } else {
-            out.secrets.push(span.clone());
-        }
+        out.secrets
+            .push(if raw.is_empty() { span.clone() } else { found });
     }
     let class = best_class(d);
     out.items.push(Target {

@@ -42,7 +42,8 @@ fn pg_deploy_human_output() {
 /// The README's quick start quotes the first finding of the storefront example; keep it true.
 #[test]
 fn readme_quotes_the_real_storefront_output() {
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     let out = human("storefront");
     let first: Vec<&str> = out.lines().skip(1).take(2).collect();
     for line in first {
