@@ -63,6 +63,7 @@ const SOURCES: &[&str] = &[
     include_str!("../rules/invalid-suppression.yaml"),
     include_str!("../rules/literal-dsn.yaml"),
     include_str!("../rules/parse-error.yaml"),
+    include_str!("../rules/unguarded-destructive-fixture.yaml"),
     include_str!("../rules/unused-suppression.yaml"),
 ];
 

@@ -24,6 +24,7 @@ pub fn all() -> Vec<Box<dyn Rule>> {
     vec![
         Box::new(literal_dsn::LiteralDsn),
         Box::new(cross_environment_target::CrossEnvironmentTarget),
+        Box::new(unguarded_destructive_fixture::UnguardedDestructiveFixture::default()),
     ]
 }
 
