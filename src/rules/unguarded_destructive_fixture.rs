@@ -106,13 +106,21 @@ impl Rule for UnguardedDestructiveFixture {
                 format!("invalid glob in `test_paths`: {e}; those files are not checked"),
             ));
         }
-        inherit::run(
-            repo,
-            &cx.config.exclude,
-            globs,
-            cx.list("guards"),
-            out,
-        );
+        // A qualified name (`shop.testing.assert_test_database`) also counts by its last part,
+        // which is how a call usually names it.
+        let mut guards = cx.list("guards");
+        let short: Vec<String> = guards
+            .iter()
+            .filter_map(|g| g.rsplit(['.', ':', '#']).next())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        for s in short {
+            if !guards.contains(&s) {
+                guards.push(s);
+            }
+        }
+        inherit::run(repo, &cx.config.exclude, globs, guards, out);
     }
 }
 
@@ -231,6 +239,42 @@ mod tests {
         for (scope, tables, reason, want) in cases {
             assert_eq!(message(scope, "TRUNCATE", &tables, reason), want);
         }
+    }
+
+    /// Parsing is the expensive part: a test file with no destructive keyword is parsed only
+    /// when a file that has one inherits from it, and no file is parsed twice.
+    #[test]
+    fn files_without_a_destructive_keyword_are_never_parsed() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [
+            (".git/HEAD", ""),
+            // Inherited by a destructive file: parsed for its exports.
+            (
+                "tests/conftest.py",
+                "import os\nassert 'localhost' in os.environ['DATABASE_URL']\n",
+            ),
+            ("tests/test_reset.py", "def test_a(db_conn):\n    db_conn.execute('TRUNCATE t')\n"),
+            ("tests/test_plain.py", "def test_b():\n    assert 1 + 1 == 2\n"),
+            // No destructive file below it: never parsed.
+            ("other/conftest.py", "import pytest\n"),
+            ("other/test_plain.py", "def test_c():\n    pass\n"),
+            ("web/test/a.test.js", "it('adds', () => expect(1 + 1).toBe(2));\n"),
+            ("store/main_test.go", "package store\nfunc TestMain(m *testing.M) { m.Run() }\n"),
+        ];
+        for (rel, content) in files {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, content).unwrap();
+        }
+        let out = crate::engine::run(&crate::engine::Options {
+            paths: vec![dir.path().to_path_buf()],
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(out.findings.is_empty(), "{:?}", out.findings);
+        let mut parsed = inherit::analysed_under(dir.path());
+        parsed.sort();
+        assert_eq!(parsed, ["tests/conftest.py", "tests/test_reset.py"]);
     }
 
     #[test]

@@ -41,7 +41,9 @@ pub(crate) struct Seen {
 impl Seen {
     /// Runs the keyword prefilter over one test file.
     pub(crate) fn new(lang: Lang, path: &str, text: &str) -> Seen {
-        let destructive = has_destructive_keyword(text.as_bytes());
+        // testfixtures' `Load()` names no destructive word; only its turned-off check matters.
+        let destructive = has_destructive_keyword(text.as_bytes())
+            || lang == Lang::Go && text.contains("DangerousSkipTestDatabaseCheck");
         let exporter = match lang {
             Lang::Python => file_name(path) == "conftest.py",
             Lang::Ruby => ruby_stage(path).is_some_and(|(_, stage)| stage < 3),
