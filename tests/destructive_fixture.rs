@@ -889,3 +889,40 @@ fn the_rule_can_be_turned_off() {
     ];
     assert_eq!(hits(&run(&files, &[])), []);
 }
+
+// ---- the bundled examples -----------------------------------------------------------------
+
+/// `premortem check examples/<name>`: exit code and human output (time normalised).
+fn check_example(example: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(example);
+    let out = assert_cmd::Command::cargo_bin("premortem")
+        .unwrap()
+        .args(["check", "--no-color"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let re = regex::Regex::new(r"\(\d+\.\d+ s\)").unwrap();
+    format!(
+        "exit code: {:?}\n{}",
+        out.status.code(),
+        re.replace_all(&text, "(TIME s)")
+    )
+}
+
+#[test]
+fn nightly_suite_is_flagged_at_its_truncate() {
+    let out = check_example("nightly-suite");
+    assert!(out.starts_with("exit code: Some(1)"), "{out}");
+    assert!(out.contains("tests/conftest.py:49:9"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn nightly_suite_guarded_passes() {
+    let out = check_example("nightly-suite-guarded");
+    assert!(out.starts_with("exit code: Some(0)"), "{out}");
+    assert!(out.contains("no findings"), "{out}");
+}
