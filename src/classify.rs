@@ -111,9 +111,14 @@ pub fn is_test_path(path: &str) -> bool {
 /// Jest, Vitest and Vite config files, which may name test setup files.
 pub fn is_test_config(file: &str) -> bool {
     let lower = file.to_ascii_lowercase();
-    ["jest.config.", "vitest.config.", "vite.config.", "vitest.workspace."]
-        .iter()
-        .any(|p| lower.starts_with(p))
+    [
+        "jest.config.",
+        "vitest.config.",
+        "vite.config.",
+        "vitest.workspace.",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
         && [".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".json"]
             .iter()
             .any(|e| lower.ends_with(e))
@@ -126,8 +131,10 @@ fn is_js_setup_name(file: &str) -> bool {
     let Some((base, ext)) = lower.rsplit_once('.') else {
         return false;
     };
-    matches!(ext, "js" | "mjs" | "cjs" | "jsx" | "ts" | "mts" | "cts" | "tsx")
-        && base.contains("setup")
+    matches!(
+        ext,
+        "js" | "mjs" | "cjs" | "jsx" | "ts" | "mts" | "cts" | "tsx"
+    ) && base.contains("setup")
         && ["jest", "test", "global"].iter().any(|w| base.contains(w))
 }
 

@@ -40,7 +40,10 @@ fn run(files: &[(&str, &str)], only: &[&str]) -> Vec<Finding> {
 
 /// (path, line) of every finding of the rule; no file may fail to parse.
 fn hits(findings: &[Finding]) -> Vec<(String, usize)> {
-    let errors: Vec<&Finding> = findings.iter().filter(|f| f.rule == "parse-error").collect();
+    let errors: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.rule == "parse-error")
+        .collect();
     assert!(errors.is_empty(), "{errors:?}");
     findings
         .iter()
@@ -246,7 +249,10 @@ fn the_incident_fixture_reads_like_the_incident() {
         "`reset_db` runs TRUNCATE on categories and cms_blocks with no environment guard before it"
     );
     let help = f.help.as_deref().unwrap();
-    assert!(help.contains("assert") && help.contains("reset_db"), "{help}");
+    assert!(
+        help.contains("assert") && help.contains("reset_db"),
+        "{help}"
+    );
 }
 
 // ---- JavaScript and TypeScript ------------------------------------------------------------
@@ -739,7 +745,10 @@ fn java_setup() {
         Case {
             name: "a base class in another package, found by its unique name",
             files: &[
-                ("src/test/java/com/shop/support/DatabaseTest.java", JAVA_BASE_GUARD),
+                (
+                    "src/test/java/com/shop/support/DatabaseTest.java",
+                    JAVA_BASE_GUARD,
+                ),
                 ("src/test/java/com/shop/OrdersTest.java", JAVA_SUBCLASS),
             ],
             only: &[],
@@ -780,7 +789,8 @@ fn java_setup() {
 
 // ---- SQL scripts --------------------------------------------------------------------------
 
-const SQL_RESET: &str = "DELETE FROM categories WHERE id > 0;\nTRUNCATE TABLE cms_blocks CASCADE;\n";
+const SQL_RESET: &str =
+    "DELETE FROM categories WHERE id > 0;\nTRUNCATE TABLE cms_blocks CASCADE;\n";
 
 const SQL_GUARD: &str = "DO $$\nBEGIN\n  IF current_database() NOT LIKE '%test%' THEN\n    RAISE EXCEPTION 'refusing to reset %', current_database();\n  END IF;\nEND\n$$;\n";
 
@@ -792,7 +802,10 @@ fn sql_reset_scripts() {
             name: "unguarded reset script",
             files: &[("tests/fixtures/reset.sql", SQL_RESET)],
             only: &[],
-            want: &[("tests/fixtures/reset.sql", 1), ("tests/fixtures/reset.sql", 2)],
+            want: &[
+                ("tests/fixtures/reset.sql", 1),
+                ("tests/fixtures/reset.sql", 2),
+            ],
         },
         Case {
             name: "a reset script by name, outside test directories",
@@ -819,7 +832,11 @@ fn sql_reset_scripts() {
     ]);
     let findings = run(&[("tests/reset.sql", SQL_RESET)], &[]);
     let f = findings.iter().find(|f| f.rule == RULE).unwrap();
-    assert!(f.message.starts_with("`reset.sql` runs DELETE FROM"), "{}", f.message);
+    assert!(
+        f.message.starts_with("`reset.sql` runs DELETE FROM"),
+        "{}",
+        f.message
+    );
     assert!(f.help.as_deref().unwrap().contains("RAISE EXCEPTION"));
 }
 
@@ -841,7 +858,10 @@ fn configured_guard_helpers_count() {
     let config = ".premortem.yaml";
     let with = "rules:\n  unguarded-destructive-fixture:\n    guards: [shop.testing.assert_test_database]\n";
     let file = ("tests/conftest.py", PY_HELPER_GUARDED);
-    assert_eq!(hits(&run(&[file], &[])), [("tests/conftest.py".to_string(), 9)]);
+    assert_eq!(
+        hits(&run(&[file], &[])),
+        [("tests/conftest.py".to_string(), 9)]
+    );
     assert_eq!(hits(&run(&[file, (config, with)], &[])), []);
 }
 

@@ -185,11 +185,7 @@ fn message(scope: Option<&str>, operation: &str, tables: &[String], reason: &str
     let on = match tables.len() {
         0 => String::new(),
         1 => format!(" on {}", tables[0]),
-        n if n <= MAX_TABLES => format!(
-            " on {} and {}",
-            tables[..n - 1].join(", "),
-            tables[n - 1]
-        ),
+        n if n <= MAX_TABLES => format!(" on {} and {}", tables[..n - 1].join(", "), tables[n - 1]),
         n => format!(
             " on {} and {} more tables",
             tables[..MAX_TABLES].join(", "),
@@ -253,13 +249,25 @@ mod tests {
                 "tests/conftest.py",
                 "import os\nassert 'localhost' in os.environ['DATABASE_URL']\n",
             ),
-            ("tests/test_reset.py", "def test_a(db_conn):\n    db_conn.execute('TRUNCATE t')\n"),
-            ("tests/test_plain.py", "def test_b():\n    assert 1 + 1 == 2\n"),
+            (
+                "tests/test_reset.py",
+                "def test_a(db_conn):\n    db_conn.execute('TRUNCATE t')\n",
+            ),
+            (
+                "tests/test_plain.py",
+                "def test_b():\n    assert 1 + 1 == 2\n",
+            ),
             // No destructive file below it: never parsed.
             ("other/conftest.py", "import pytest\n"),
             ("other/test_plain.py", "def test_c():\n    pass\n"),
-            ("web/test/a.test.js", "it('adds', () => expect(1 + 1).toBe(2));\n"),
-            ("store/main_test.go", "package store\nfunc TestMain(m *testing.M) { m.Run() }\n"),
+            (
+                "web/test/a.test.js",
+                "it('adds', () => expect(1 + 1).toBe(2));\n",
+            ),
+            (
+                "store/main_test.go",
+                "package store\nfunc TestMain(m *testing.M) { m.Run() }\n",
+            ),
         ];
         for (rel, content) in files {
             let p = dir.path().join(rel);

@@ -376,8 +376,7 @@ impl<'a> Files<'a> {
                 };
                 let mut out = Vec::new();
                 for cap in re.captures_iter(text).take(4) {
-                    let Some(name) = cap.get(1).and_then(|m| m.as_str().rsplit('.').next())
-                    else {
+                    let Some(name) = cap.get(1).and_then(|m| m.as_str().rsplit('.').next()) else {
                         continue;
                     };
                     let file = format!("{name}.java");
@@ -707,7 +706,10 @@ mod tests {
         assert_eq!(ruby_stage("spec/spec_helper.rb"), Some(("spec", 0)));
         assert_eq!(ruby_stage("spec/rails_helper.rb"), Some(("spec", 1)));
         assert_eq!(ruby_stage("test/test_helper.rb"), Some(("test", 1)));
-        assert_eq!(ruby_stage("engines/a/spec/support/db.rb"), Some(("engines/a/spec", 2)));
+        assert_eq!(
+            ruby_stage("engines/a/spec/support/db.rb"),
+            Some(("engines/a/spec", 2))
+        );
         assert_eq!(ruby_stage("spec/models/user_spec.rb"), Some(("spec", 3)));
         assert_eq!(ruby_stage("user_spec.rb"), None);
         assert_eq!(dir_of("a/b.py"), "a");
@@ -733,7 +735,11 @@ mod tests {
         for (parent, link, module, autouse) in cases {
             let mut e = Exports::default();
             merge(&mut e, parent, link);
-            assert_eq!((e.module_guard, e.autouse_guard), (module, autouse), "{link:?}");
+            assert_eq!(
+                (e.module_guard, e.autouse_guard),
+                (module, autouse),
+                "{link:?}"
+            );
         }
     }
 }

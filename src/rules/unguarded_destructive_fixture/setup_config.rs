@@ -152,7 +152,8 @@ mod tests {
     #[test]
     fn setup_entries_are_read_from_plain_configs() {
         use SetupRole::*;
-        let cases: &[(&str, &str, &[(SetupRole, &str)])] = &[
+        type Want = &'static [(SetupRole, &'static str)];
+        let cases: &[(&str, &str, Want)] = &[
             (
                 "jest.config.js",
                 "module.exports = {\n  setupFilesAfterEnv: ['<rootDir>/test/after.ts'],\n  setupFiles: [\"./jest.setup.js\", 'dotenv/config'],\n  globalSetup: './global.ts',\n};\n",
@@ -189,11 +190,7 @@ mod tests {
                 "module.exports = { setupFiles: files };",
                 &[],
             ),
-            (
-                "package.json",
-                r#"{"scripts": {"setupFiles": "x"}}"#,
-                &[],
-            ),
+            ("package.json", r#"{"scripts": {"setupFiles": "x"}}"#, &[]),
             (
                 "jest.config.js",
                 "module.exports = { setupFiles: [`${__dirname}/s.js`] };",
@@ -205,7 +202,12 @@ mod tests {
                 want.iter().map(|(r, s)| (*r, s.to_string())).collect();
             assert_eq!(entries(path, text), want, "{text}");
         }
-        assert_eq!(read("web/vitest.config.ts", "setupFiles: 'a.ts'").unwrap().dir, "web");
+        assert_eq!(
+            read("web/vitest.config.ts", "setupFiles: 'a.ts'")
+                .unwrap()
+                .dir,
+            "web"
+        );
     }
 
     #[test]
@@ -224,11 +226,7 @@ mod tests {
             ("web", "/abs/setup.js", None),
         ];
         for (dir, spec, want) in cases {
-            assert_eq!(
-                resolve(dir, spec, &exists).as_deref(),
-                want,
-                "{dir} {spec}"
-            );
+            assert_eq!(resolve(dir, spec, &exists).as_deref(), want, "{dir} {spec}");
         }
     }
 }

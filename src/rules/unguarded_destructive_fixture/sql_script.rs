@@ -162,7 +162,9 @@ fn meta(
     vars: &HashMap<String, Pol>,
     frames: &mut Vec<Frame>,
 ) -> Option<usize> {
-    let cmd = toks.get(i + 1).filter(|t| t.span.start == toks[i].span.end)?;
+    let cmd = toks
+        .get(i + 1)
+        .filter(|t| t.span.start == toks[i].span.end)?;
     let cmd = cmd.text(text).to_ascii_lowercase();
     match cmd.as_str() {
         "if" => {
@@ -189,9 +191,10 @@ fn meta(
             }
         }
         "endif" => {
-            if frames.pop()?.quits_unsafe {
-                return Some(line_of(text, toks[i].span.start));
-            }
+            return frames
+                .pop()
+                .filter(|f| f.quits_unsafe)
+                .map(|_| line_of(text, toks[i].span.start));
         }
         "q" | "quit" => {
             if let Some(f) = frames.last_mut()
@@ -355,9 +358,8 @@ fn condition(src: &str, toks: &[Token]) -> Option<Pol> {
     let mut marker = None;
     let mut negations = 0usize;
     for (k, t) in toks.iter().enumerate() {
-        let setting_name = k >= 2
-            && toks[k - 1].is_punct(src, "(")
-            && toks[k - 2].is_word(src, "current_setting");
+        let setting_name =
+            k >= 2 && toks[k - 1].is_punct(src, "(") && toks[k - 2].is_word(src, "current_setting");
         if t.kind == TokenKind::String && !setting_name {
             match marker_of(src.get(t.content.clone()).unwrap_or("")) {
                 Some(Pol::Unsafe) => marker = Some(Pol::Unsafe),
@@ -393,9 +395,18 @@ fn condition(src: &str, toks: &[Token]) -> Option<Pol> {
 fn marker_of(lit: &str) -> Option<Pol> {
     let l = lit.to_ascii_lowercase();
     let words = || l.split(|c: char| !c.is_ascii_alphanumeric());
-    if ["test", "staging", "stage", "local", "127.0.0.1", "::1", "sandbox", "e2e"]
-        .iter()
-        .any(|p| l.contains(p))
+    if [
+        "test",
+        "staging",
+        "stage",
+        "local",
+        "127.0.0.1",
+        "::1",
+        "sandbox",
+        "e2e",
+    ]
+    .iter()
+    .any(|p| l.contains(p))
         || words().any(|w| ["ci", "qa", "dev", "development", "stg", "uat"].contains(&w))
     {
         return Some(Pol::Safe);
@@ -419,7 +430,11 @@ fn starts_line(text: &str, at: usize) -> bool {
 /// 1-based line of a byte offset.
 fn line_of(text: &str, at: usize) -> usize {
     let at = at.min(text.len());
-    text.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..at]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]
@@ -440,7 +455,8 @@ mod tests {
     #[test]
     fn scripts_with_and_without_guards() {
         let truncate = "TRUNCATE categories, cms_blocks CASCADE;\n";
-        let cases: Vec<(String, Vec<(usize, &str, &str)>)> = vec![
+        type Want = Vec<(usize, &'static str, &'static str)>;
+        let cases: Vec<(String, Want)> = vec![
             // Unguarded statements.
             (
                 format!("{truncate}DELETE FROM coupons WHERE id > 0;\n"),
