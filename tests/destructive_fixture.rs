@@ -946,3 +946,23 @@ fn nightly_suite_guarded_passes() {
     assert!(out.starts_with("exit code: Some(0)"), "{out}");
     assert!(out.contains("no findings"), "{out}");
 }
+
+#[test]
+fn a_file_that_cannot_be_analysed_says_so() {
+    let findings = run(
+        &[(
+            "tests/test_reset.py",
+            "import pytest\n\n@pytest.fixture\ndef reset_db(conn):\n    conn.execute(\"TRUNCATE orders\"\n    yield (\n",
+        )],
+        &[],
+    );
+    let errors: Vec<(&str, usize)> = findings
+        .iter()
+        .filter(|f| f.rule == "parse-error")
+        .map(|f| (f.location.path.as_str(), f.location.line))
+        .collect();
+    assert_eq!(errors.len(), 1, "{findings:?}");
+    assert_eq!(errors[0].0, "tests/test_reset.py");
+    let f = findings.iter().find(|f| f.rule == "parse-error").unwrap();
+    assert!(f.message.contains(RULE), "{}", f.message);
+}

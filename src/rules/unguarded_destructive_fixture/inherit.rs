@@ -91,6 +91,12 @@ struct Files<'a> {
     seen: BTreeMap<&'a str, &'a Seen>,
     configs: BTreeMap<String, Vec<&'a SetupConfig>>,
     disk_configs: HashMap<String, Vec<SetupConfig>>,
+    /// Caches, so that many test files in one directory cost one lookup.
+    setup_by_dir: HashMap<String, Vec<(SetupRole, String)>>,
+    listed: HashMap<(String, bool), Vec<String>>,
+    go_exporters: HashMap<String, bool>,
+    /// Scanned Java files by file name, for base classes in other packages.
+    java_by_name: HashMap<&'a str, Vec<&'a str>>,
 }
 
 /// Paths are repo-relative with `/`; a file at the root has the directory `""`.
@@ -177,7 +183,13 @@ const MAX_LIST_DEPTH: usize = 8;
 
 impl<'a> Files<'a> {
     fn new(repo: &'a Repo<'a>, exclude: &'a GlobSet) -> Self {
-        let seen = repo.facts::<Seen>().collect();
+        let seen: BTreeMap<&str, &Seen> = repo.facts::<Seen>().collect();
+        let mut java_by_name: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (p, s) in &seen {
+            if s.lang == Lang::Java {
+                java_by_name.entry(file_name(p)).or_default().push(p);
+            }
+        }
         let mut configs: BTreeMap<String, Vec<&SetupConfig>> = BTreeMap::new();
         for (_, c) in repo.facts::<SetupConfig>() {
             configs.entry(c.dir.clone()).or_default().push(c);
@@ -188,6 +200,10 @@ impl<'a> Files<'a> {
             seen,
             configs,
             disk_configs: HashMap::new(),
+            setup_by_dir: HashMap::new(),
+            listed: HashMap::new(),
+            go_exporters: HashMap::new(),
+            java_by_name,
         }
     }
 
@@ -209,7 +225,17 @@ impl<'a> Files<'a> {
 
     /// Files directly in `dir` (recursively when `deep`): scanned ones, and in a partial run
     /// those on disk.
-    fn list(&self, dir: &str, deep: bool) -> Vec<String> {
+    fn list(&mut self, dir: &str, deep: bool) -> Vec<String> {
+        let key = (dir.to_string(), deep);
+        if let Some(v) = self.listed.get(&key) {
+            return v.clone();
+        }
+        let v = self.list_uncached(dir, deep);
+        self.listed.insert(key, v.clone());
+        v
+    }
+
+    fn list_uncached(&self, dir: &str, deep: bool) -> Vec<String> {
         let prefix = if dir.is_empty() {
             String::new()
         } else {
@@ -272,6 +298,36 @@ impl<'a> Files<'a> {
             out.extend(self.disk_configs[dir].iter().cloned());
         }
         out
+    }
+
+    /// The resolved setup files of the configs in `dir`, in run order.
+    fn setup_files_in(&mut self, dir: &str) -> Vec<(SetupRole, String)> {
+        if let Some(v) = self.setup_by_dir.get(dir) {
+            return v.clone();
+        }
+        let mut files: Vec<(SetupRole, String)> = Vec::new();
+        for c in self.configs_in(dir) {
+            for f in self.setup_files(&c) {
+                if !files.iter().any(|(_, p)| *p == f.1) {
+                    files.push(f);
+                }
+            }
+        }
+        files.sort_by_key(|(role, _)| *role);
+        self.setup_by_dir.insert(dir.to_string(), files.clone());
+        files
+    }
+
+    fn is_go_exporter(&mut self, path: &str) -> bool {
+        if let Some(s) = self.seen.get(path) {
+            return s.exporter;
+        }
+        if let Some(b) = self.go_exporters.get(path) {
+            return *b;
+        }
+        let b = (self.repo.read)(path).is_some_and(|t| go_exporter(&t));
+        self.go_exporters.insert(path.to_string(), b);
+        b
     }
 
     /// The resolved setup files of a config, in run order.
@@ -338,20 +394,13 @@ impl<'a> Files<'a> {
                     siblings
                         .into_iter()
                         .filter(|p| p.ends_with("_test.go") && p != path)
-                        .filter(|p| match self.seen.get(p.as_str()) {
-                            Some(s) => s.exporter,
-                            None => (self.repo.read)(p).is_some_and(|t| go_exporter(&t)),
-                        })
+                        .filter(|p| self.is_go_exporter(p))
                         .collect(),
                 )
             }
             Lang::JavaScript | Lang::TypeScript | Lang::Tsx => {
                 for dir in ancestors_root_first(dir_of(path)).into_iter().rev() {
-                    let files: Vec<(SetupRole, String)> = self
-                        .configs_in(dir)
-                        .iter()
-                        .flat_map(|c| self.setup_files(c))
-                        .collect();
+                    let files = self.setup_files_in(dir);
                     if files.is_empty() {
                         continue;
                     }
@@ -384,14 +433,8 @@ impl<'a> Files<'a> {
                     let found = if self.exists(&local) {
                         Some(local)
                     } else {
-                        let suffix = format!("/{file}");
-                        let mut all = self
-                            .seen
-                            .iter()
-                            .filter(|(p, s)| s.lang == Lang::Java && p.ends_with(&suffix))
-                            .map(|(p, _)| p.to_string());
-                        match (all.next(), all.next()) {
-                            (Some(only), None) => Some(only),
+                        match self.java_by_name.get(file.as_str()).map(Vec::as_slice) {
+                            Some([only]) => Some(only.to_string()),
                             _ => None,
                         }
                     };
@@ -648,12 +691,16 @@ fn levels<'n>(nodes: &'n BTreeMap<String, Node>) -> Vec<Vec<&'n str>> {
                 None => next.push(path),
             }
         }
-        if !placed {
-            let top = level.values().max().map_or(0, |m| m + 1);
-            for p in &next {
-                level.insert(p, top);
-            }
-            next.clear();
+        if !placed && let Some(cut) = next.first().copied() {
+            // Every file left waits on another: place the first without its unplaced parents.
+            let l = nodes[cut]
+                .parents
+                .iter()
+                .filter_map(|(p, _)| level.get(p.as_str()))
+                .max()
+                .map_or(0, |m| m + 1);
+            level.insert(cut, l);
+            next.remove(0);
         }
         left = next;
     }
@@ -714,6 +761,32 @@ mod tests {
         assert_eq!(ruby_stage("user_spec.rb"), None);
         assert_eq!(dir_of("a/b.py"), "a");
         assert_eq!(dir_of("b.py"), "");
+    }
+
+    #[test]
+    fn levels_put_parents_first_and_cut_cycles() {
+        let node = |parents: &[&str]| Node {
+            lang: Lang::JavaScript,
+            text: Cow::Borrowed(""),
+            parents: parents
+                .iter()
+                .map(|p| (p.to_string(), Link::Plain))
+                .collect(),
+            report: true,
+        };
+        let mut nodes = BTreeMap::new();
+        nodes.insert("c".to_string(), node(&["b", "missing"]));
+        nodes.insert("b".to_string(), node(&["a"]));
+        nodes.insert("a".to_string(), node(&[]));
+        // Two setup files each listed before the other by different configs.
+        nodes.insert("x".to_string(), node(&["y"]));
+        nodes.insert("y".to_string(), node(&["x"]));
+        nodes.insert("z".to_string(), node(&["y"]));
+        let got = levels(&nodes);
+        let level_of = |p: &str| got.iter().position(|l| l.contains(&p)).unwrap();
+        assert!(level_of("a") < level_of("b") && level_of("b") < level_of("c"));
+        assert!(level_of("z") > level_of("y"));
+        assert_eq!(got.iter().map(Vec::len).sum::<usize>(), nodes.len());
     }
 
     #[test]
