@@ -564,6 +564,36 @@ fn ruby_spec_helpers() {
             want: &[("spec/support/database_cleaner.rb", 4)],
         },
         Case {
+            name: "rails_helper keeps the test schema: Rails runs the suite on the test database",
+            files: &[
+                (
+                    "spec/rails_helper.rb",
+                    "require 'rspec/rails'\nActiveRecord::Migration.maintain_test_schema!\n",
+                ),
+                (
+                    "spec/support/reset.rb",
+                    "RSpec.configure do |config|\n  config.before(:each) { User.delete_all }\nend\n",
+                ),
+            ],
+            only: &[],
+            want: &[],
+        },
+        Case {
+            name: "a commented-out maintain_test_schema! guarantees nothing",
+            files: &[
+                (
+                    "spec/rails_helper.rb",
+                    "require 'rspec/rails'\n# ActiveRecord::Migration.maintain_test_schema!\n",
+                ),
+                (
+                    "spec/support/reset.rb",
+                    "RSpec.configure do |config|\n  config.before(:each) { User.delete_all }\nend\n",
+                ),
+            ],
+            only: &[],
+            want: &[("spec/support/reset.rb", 2)],
+        },
+        Case {
             name: "pre-commit passes only the spec: rails_helper on disk still counts",
             files: &[
                 ("spec/rails_helper.rb", RB_RAILS_HELPER),

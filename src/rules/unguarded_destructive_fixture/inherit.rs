@@ -465,6 +465,14 @@ impl<'a> Files<'a> {
     }
 }
 
+/// A line (not a comment) calling `maintain_test_schema!`.
+fn keeps_test_schema(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim_start();
+        !l.starts_with('#') && l.contains("maintain_test_schema!")
+    })
+}
+
 /// Merges what `parent` passes on into `into`.
 fn merge(into: &mut Exports, parent: &Exports, link: Link) {
     into.module_guard |= parent.module_guard;
@@ -647,6 +655,9 @@ pub(super) fn run(
                 if let Ok(a) = &result {
                     merge(&mut effective, &a.exports, Link::Plain);
                 }
+                // Rails' test-schema check runs the suite on the test database, for every spec
+                // loaded after this helper (the Ruby analysis grants it within a file).
+                effective.module_guard |= node.lang == Lang::Ruby && keeps_test_schema(&node.text);
                 (*path, Done { result, effective })
             })
             .collect();
