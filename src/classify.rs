@@ -29,6 +29,9 @@ pub enum FileKind {
     Codeowners,
     /// Test code in a language premortem analyses.
     TestSource(Lang),
+    /// A Jest, Vitest or Vite config (`jest.config.*`, `vitest.config.*`, `vite.config.*`): it
+    /// names the setup files that run before every test under it.
+    TestConfig,
 }
 
 impl FileKind {
@@ -105,6 +108,54 @@ pub fn is_test_path(path: &str) -> bool {
         || [".test.", ".spec."].iter().any(|m| file.contains(m))
 }
 
+/// Jest, Vitest and Vite config files, which may name test setup files.
+pub fn is_test_config(file: &str) -> bool {
+    let lower = file.to_ascii_lowercase();
+    [
+        "jest.config.",
+        "vitest.config.",
+        "vite.config.",
+        "vitest.workspace.",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
+        && [".js", ".mjs", ".cjs", ".ts", ".mts", ".cts", ".json"]
+            .iter()
+            .any(|e| lower.ends_with(e))
+}
+
+/// Conventional names of JavaScript/TypeScript test setup files (`jest.setup.ts`,
+/// `setupTests.js`, `vitest.setup.ts`, `global-setup.ts`): test code wherever they live.
+fn is_js_setup_name(file: &str) -> bool {
+    let lower = file.to_ascii_lowercase();
+    let Some((base, ext)) = lower.rsplit_once('.') else {
+        return false;
+    };
+    matches!(
+        ext,
+        "js" | "mjs" | "cjs" | "jsx" | "ts" | "mts" | "cts" | "tsx"
+    ) && base.contains("setup")
+        && ["jest", "test", "global"].iter().any(|w| base.contains(w))
+}
+
+/// SQL scripts a test suite runs: under a test path (`tests/**/*.sql`, `src/test/resources/`)
+/// or named for resetting (`reset*.sql`, `truncate*.sql`), but not migrations kept there, which
+/// the migration rules read.
+pub fn is_test_sql(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    if !file.ends_with(".sql") {
+        return false;
+    }
+    let in_migrations = path.split('/').rev().skip(1).any(|d| {
+        matches!(
+            d.to_ascii_lowercase().as_str(),
+            "migrations" | "migration" | "migrate"
+        )
+    });
+    !in_migrations
+        && (is_test_path(path) || file.starts_with("reset") || file.starts_with("truncate"))
+}
+
 /// Classifies a repo-relative path; `None` means no rule reads it.
 pub fn classify(path: &str) -> Option<FileKind> {
     let file = path.rsplit('/').next().unwrap_or(path);
@@ -131,7 +182,10 @@ pub fn classify(path: &str) -> Option<FileKind> {
         return Some(FileKind::DotEnv { example });
     }
     let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
-    if is_test_path(path) {
+    if is_test_config(file) {
+        return Some(FileKind::TestConfig);
+    }
+    if is_test_path(path) || is_js_setup_name(file) {
         let lang = match ext {
             "py" => Some(Lang::Python),
             "js" | "mjs" | "cjs" | "jsx" => Some(Lang::JavaScript),
@@ -229,6 +283,25 @@ mod tests {
                 "app/src/test/java/AppTest.java",
                 Some(FileKind::TestSource(Lang::Java)),
             ),
+            ("jest.config.js", Some(FileKind::TestConfig)),
+            ("web/vitest.config.mts", Some(FileKind::TestConfig)),
+            ("web/vite.config.ts", Some(FileKind::TestConfig)),
+            ("jest.config.json", Some(FileKind::TestConfig)),
+            (
+                "jest.setup.ts",
+                Some(FileKind::TestSource(Lang::TypeScript)),
+            ),
+            (
+                "src/setupTests.js",
+                Some(FileKind::TestSource(Lang::JavaScript)),
+            ),
+            (
+                "config/global-setup.mjs",
+                Some(FileKind::TestSource(Lang::JavaScript)),
+            ),
+            ("src/setup.ts", None),
+            ("scripts/setup_test_env.py", None),
+            ("tests/reset.sql", Some(FileKind::Sql)),
             ("src/app.py", None),
             ("README.md", None),
             ("node_modules/x/values.yaml", None),
@@ -236,6 +309,24 @@ mod tests {
         ];
         for (p, want) in cases {
             assert_eq!(classify(p), want, "{p}");
+        }
+    }
+
+    #[test]
+    fn test_sql_scripts() {
+        let cases = [
+            ("tests/fixtures/reset.sql", true),
+            ("src/test/resources/cleanup.sql", true),
+            ("db/reset_dev.sql", true),
+            ("scripts/truncate_all.SQL", true),
+            ("spec/support/seed.sql", true),
+            ("db/migrations/001_init.sql", false),
+            ("tests/db/migrations/002_drop.sql", false),
+            ("db/seed.sql", false),
+            ("tests/reset.sql.bak", false),
+        ];
+        for (p, want) in cases {
+            assert_eq!(is_test_sql(p), want, "{p}");
         }
     }
 }

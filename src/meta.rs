@@ -67,6 +67,7 @@ const SOURCES: &[&str] = &[
     include_str!("../rules/parse-error.yaml"),
     include_str!("../rules/unprotected-config-path.yaml"),
     include_str!("../rules/unserialized-chain-trigger.yaml"),
+    include_str!("../rules/unguarded-destructive-fixture.yaml"),
     include_str!("../rules/unused-suppression.yaml"),
 ];
 

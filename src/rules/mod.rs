@@ -27,6 +27,7 @@ pub fn all() -> Vec<Box<dyn Rule>> {
         Box::new(unprotected_config_path::UnprotectedConfigPath::default()),
         Box::new(unserialized_chain_trigger::UnserializedChainTrigger),
         Box::new(disabled_integrity_safeguard::DisabledIntegritySafeguard),
+        Box::new(unguarded_destructive_fixture::UnguardedDestructiveFixture::default()),
     ]
 }
 
