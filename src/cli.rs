@@ -242,6 +242,14 @@ fn check(args: &CheckArgs, plan: &Plan) -> i32 {
         let prefix = git::prefix_of(git.toplevel(), &outcome.root).unwrap_or_default();
         outcome.findings = changes.filter(std::mem::take(&mut outcome.findings), &prefix);
     }
+    // premortem's own baseline holds masked findings, which are not the repository's.
+    for own in args.baseline.iter().chain(&args.write_baseline) {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let root = outcome.root.canonicalize().unwrap_or_else(|_| outcome.root.clone());
+        if let Some(rel) = git::prefix_of(&root, &cwd.join(own)) {
+            outcome.findings.retain(|f| f.location.path != rel);
+        }
+    }
     if let Some(b) = &baseline {
         let (new, accepted) = b.filter(std::mem::take(&mut outcome.findings));
         outcome.findings = new;
@@ -259,8 +267,8 @@ fn check(args: &CheckArgs, plan: &Plan) -> i32 {
         return match write_baseline(path, args, &outcome) {
             Ok(n) => {
                 eprintln!(
-                    "premortem: wrote {} to `{}`",
-                    report::human::plural(n, "baseline entry"),
+                    "premortem: wrote {} to the baseline `{}`",
+                    report::human::plural(n, "finding"),
                     path.display()
                 );
                 0
