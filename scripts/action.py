@@ -197,11 +197,18 @@ def run() -> int:
     sarif = env("INPUT_SARIF_FILE", "premortem.sarif") or "premortem.sarif"
     paths = shlex.split(env("INPUT_PATHS", ".")) or ["."]
     rev, since = diff_base()
-    cmd = [binary(), "check", "--format", "github", "--sarif-file", sarif, "--fail-on", fail_on]
+    extra = shlex.split(env("INPUT_ARGS"))
+
+    def unless_in_args(option: str, value: str) -> list[str]:
+        # An option the user passes in `args` wins over the input's value.
+        given = any(a == option or a.startswith(option + "=") for a in extra)
+        return [] if given else [option, value]
+
+    cmd = [binary(), "check", *unless_in_args("--format", "github")]
+    cmd += unless_in_args("--sarif-file", sarif) + unless_in_args("--fail-on", fail_on)
     if rev:
-        cmd += ["--diff", rev]
-    cmd += shlex.split(env("INPUT_ARGS"))
-    cmd += ["--", *paths]
+        cmd += unless_in_args("--diff", rev)
+    cmd += [*extra, "--", *paths]
     print("premortem: " + shlex.join(cmd[1:]), file=sys.stderr, flush=True)
     code = subprocess.run(cmd, check=False).returncode
     rows = []
