@@ -448,8 +448,8 @@ mod tests {
 
     #[test]
     fn index_and_tree_records_keep_regular_files_only() {
-        let ls_files = b"100644 aaaa 0\tcharts/values.yaml\0100755 bbbb 0\tbin/run.sh\0\
-120000 cccc 0\tlink\0160000 dddd 0\tvendor/sub\0100644 eeee 2\tconflict.yaml\0";
+        let ls_files = b"100644 aaaa 0\tcharts/values.yaml\x00100755 bbbb 0\tbin/run.sh\x00\
+120000 cccc 0\tlink\x00160000 dddd 0\tvendor/sub\x00100644 eeee 2\tconflict.yaml\x00";
         let got = parse_entries(ls_files, |meta| {
             let mut it = meta.split(' ');
             let (mode, oid, stage) = (it.next()?, it.next()?, it.next()?);

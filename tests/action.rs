@@ -146,7 +146,13 @@ impl Runner {
 
     /// Runs a step of scripts/action.py with the runner's environment and the action's inputs
     /// at their defaults from action.yml, overridden by `inputs`.
-    fn step(&self, step: &str, event: &str, payload: &serde_json::Value, inputs: &[(&str, &str)]) -> Output {
+    fn step(
+        &self,
+        step: &str,
+        event: &str,
+        payload: &serde_json::Value,
+        inputs: &[(&str, &str)],
+    ) -> Output {
         std::fs::write(self.file("event.json"), payload.to_string()).unwrap();
         let path = format!(
             "{}:{}",
@@ -179,7 +185,8 @@ impl Runner {
             .env("INPUT_DIFF_BASE", "auto")
             .env("INPUT_VERSION", "");
         if event.starts_with("pull_request") {
-            cmd.env("GITHUB_BASE_REF", "main").env("GITHUB_HEAD_REF", "feature");
+            cmd.env("GITHUB_BASE_REF", "main")
+                .env("GITHUB_HEAD_REF", "feature");
         } else {
             cmd.env("GITHUB_BASE_REF", "").env("GITHUB_HEAD_REF", "");
         }
@@ -209,7 +216,17 @@ fn pull_request_repo() -> (tempfile::TempDir, String) {
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "-m", "feature"]);
     git(dir, &["checkout", "-q", "--detach", "main"]);
-    git(dir, &["merge", "-q", "--no-ff", "-m", "Merge feature into main", "feature"]);
+    git(
+        dir,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge feature into main",
+            "feature",
+        ],
+    );
     (repo, base)
 }
 
@@ -258,12 +275,14 @@ fn action_script_annotates_only_what_a_pull_request_changes() {
     let annotations: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::")).collect();
     assert_eq!(annotations.len(), 1, "{stdout}");
     assert!(
-        annotations[0].starts_with(
-            "::error file=charts/new/values.yaml,line=2,col=8,endLine=2,endColumn="
-        ),
+        annotations[0]
+            .starts_with("::error file=charts/new/values.yaml,line=2,col=8,endLine=2,endColumn="),
         "{stdout}"
     );
-    assert!(annotations[0].contains("title=premortem literal-dsn::"), "{stdout}");
+    assert!(
+        annotations[0].contains("title=premortem literal-dsn::"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("legacy/values.yaml"), "{stdout}");
 
     let outputs = runner.read("output");
@@ -282,7 +301,11 @@ fn action_script_annotates_only_what_a_pull_request_changes() {
 
     let sarif_path = repo.path().join("premortem.sarif");
     let sarif = std::fs::read_to_string(&sarif_path).unwrap();
-    for (what, text) in [("stdout", &stdout), ("summary", &summary), ("SARIF", &sarif)] {
+    for (what, text) in [
+        ("stdout", &stdout),
+        ("summary", &summary),
+        ("SARIF", &sarif),
+    ] {
         assert!(!text.contains(PASSWORD), "password in the {what}");
     }
     let log: serde_json::Value = serde_json::from_str(&sarif).unwrap();
@@ -304,7 +327,8 @@ fn action_script_checks_everything_outside_pull_requests_and_on_request() {
     let (repo, base) = pull_request_repo();
     let runner = Runner::new(repo.path());
     // (event, inputs, findings reported)
-    let cases: [(&str, &[(&str, &str)], usize); 4] = [
+    type Inputs<'a> = &'a [(&'a str, &'a str)];
+    let cases: [(&str, Inputs, usize); 4] = [
         ("push", &[], 2),
         ("pull_request", &[("INPUT_DIFF_BASE", "none")], 2),
         ("pull_request", &[("INPUT_DIFF_BASE", "HEAD")], 0),
@@ -321,7 +345,9 @@ fn action_script_checks_everything_outside_pull_requests_and_on_request() {
             text(&out)
         );
         assert!(
-            runner.read("output").starts_with(&format!("findings={n}\n")),
+            runner
+                .read("output")
+                .starts_with(&format!("findings={n}\n")),
             "{event} {inputs:?}: {}",
             runner.read("output")
         );
@@ -334,10 +360,16 @@ fn action_script_checks_everything_outside_pull_requests_and_on_request() {
     let warned = repo_with_warning();
     let runner_w = Runner::new(warned.path());
     // (inputs, exit code)
-    let cases: [(&[(&str, &str)], i32); 3] = [
+    let cases: [(Inputs, i32); 3] = [
         (&[], 1),
         (&[("INPUT_FAIL_ON", "error")], 0),
-        (&[("INPUT_FAIL_ON", "error"), ("INPUT_ARGS", "--fail-on warning")], 1),
+        (
+            &[
+                ("INPUT_FAIL_ON", "error"),
+                ("INPUT_ARGS", "--fail-on warning"),
+            ],
+            1,
+        ),
     ];
     for (inputs, code) in cases {
         std::fs::write(runner_w.file("output"), "").unwrap();
@@ -378,7 +410,14 @@ fn action_cache_key_follows_the_version_and_the_runner() {
         own.starts_with(&format!("key=premortem-Linux-X64-{version}-")),
         "{own}"
     );
-    assert_eq!(own, key(&[("INPUT_VERSION", version)]), "the checkout's own version");
-    assert_eq!(key(&[("INPUT_VERSION", "9.9.9")]), "key=premortem-Linux-X64-9.9.9\n");
+    assert_eq!(
+        own,
+        key(&[("INPUT_VERSION", version)]),
+        "the checkout's own version"
+    );
+    assert_eq!(
+        key(&[("INPUT_VERSION", "9.9.9")]),
+        "key=premortem-Linux-X64-9.9.9\n"
+    );
     assert_ne!(own, key(&[("RUNNER_OS", "macOS")]));
 }
