@@ -245,7 +245,10 @@ fn check(args: &CheckArgs, plan: &Plan) -> i32 {
     // premortem's own baseline holds masked findings, which are not the repository's.
     for own in args.baseline.iter().chain(&args.write_baseline) {
         let cwd = std::env::current_dir().unwrap_or_default();
-        let root = outcome.root.canonicalize().unwrap_or_else(|_| outcome.root.clone());
+        let root = outcome
+            .root
+            .canonicalize()
+            .unwrap_or_else(|_| outcome.root.clone());
         if let Some(rel) = git::prefix_of(&root, &cwd.join(own)) {
             outcome.findings.retain(|f| f.location.path != rel);
         }

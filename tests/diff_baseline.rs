@@ -38,7 +38,10 @@ fn findings(dir: &Path, args: &[&str]) -> (Vec<String>, Option<i32>) {
 fn diff_reports_only_lines_changed_since_the_merge_base() {
     let repo = repo(&[
         ("legacy/values.yaml", BAD_VALUES),
-        ("charts/other/values.yaml", "db:\n  existingSecret: app-db\n"),
+        (
+            "charts/other/values.yaml",
+            "db:\n  existingSecret: app-db\n",
+        ),
     ]);
     let dir = repo.path();
     git(dir, &["checkout", "-q", "-b", "feature"]);
@@ -98,7 +101,10 @@ fn diff_reports_only_lines_changed_since_the_merge_base() {
 #[test]
 fn diff_paths_follow_a_project_root_inside_the_repository() {
     // `proj/.premortem.yaml` makes `proj` the root, as the bundled examples do.
-    let repo = repo(&[("proj/.premortem.yaml", "exclude: []\n"), ("README.md", "x\n")]);
+    let repo = repo(&[
+        ("proj/.premortem.yaml", "exclude: []\n"),
+        ("README.md", "x\n"),
+    ]);
     let dir = repo.path();
     write(dir, "proj/charts/values.yaml", BAD_VALUES);
     write(dir, "charts/values.yaml", BAD_VALUES);
@@ -116,17 +122,27 @@ fn diff_explains_a_missing_revision() {
     }
     let clones = tempfile::tempdir().unwrap();
     let url = format!("file://{}", src.path().display());
-    git(clones.path(), &["clone", "-q", "--depth", "1", &url, "shallow"]);
+    git(
+        clones.path(),
+        &["clone", "-q", "--depth", "1", &url, "shallow"],
+    );
     let shallow = clones.path().join("shallow");
 
     // (dir, revision, what the message must say)
     let cases = [
         (shallow.as_path(), "HEAD~2", "fetch-depth: 0"),
         (shallow.as_path(), "HEAD~2", "shallow"),
-        (src.path(), "no-such-branch", "unknown revision `no-such-branch`"),
+        (
+            src.path(),
+            "no-such-branch",
+            "unknown revision `no-such-branch`",
+        ),
     ];
     for (dir, rev, want) in cases {
-        let out = premortem(dir).args(["check", "--diff", rev]).output().unwrap();
+        let out = premortem(dir)
+            .args(["check", "--diff", rev])
+            .output()
+            .unwrap();
         let all = text(&out);
         assert_eq!(out.status.code(), Some(2), "{rev}: {all}");
         assert!(all.contains(want), "{rev}: {all}");
@@ -153,7 +169,10 @@ fn diff_keeps_ownership_findings_a_codeowners_edit_causes() {
     }
     let values = "postgresql:\n  host: pg-main.prod.internal\n  existingSecret: db\n";
     let repo = repo(&[
-        (".github/CODEOWNERS", "* @acme/deploy-bot\n/charts/db/ @acme/dba\n"),
+        (
+            ".github/CODEOWNERS",
+            "* @acme/deploy-bot\n/charts/db/ @acme/dba\n",
+        ),
         ("charts/db/values.yaml", values),
     ]);
     let dir = repo.path();
@@ -183,7 +202,10 @@ fn baselines_accept_old_findings_and_fail_on_new_ones() {
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(all.contains("wrote 2 findings to the baseline"), "{all}");
     let written = std::fs::read_to_string(dir.join(base)).unwrap();
-    assert!(!written.contains(PASSWORD), "the baseline stores a secret:\n{written}");
+    assert!(
+        !written.contains(PASSWORD),
+        "the baseline stores a secret:\n{written}"
+    );
     let json: serde_json::Value = serde_json::from_str(&written).unwrap();
     assert_eq!(json["version"], 1);
     let entries = json["findings"].as_array().unwrap();
@@ -262,8 +284,14 @@ fn baseline_errors_are_one_line_exit_2() {
     write(dir, "broken.json", "{\"version\": 1}");
     // (args, what the message must say)
     let cases = [
-        (&["--baseline", "missing.json"][..], "cannot read baseline `missing.json`"),
-        (&["--baseline", "broken.json"], "is not a premortem baseline"),
+        (
+            &["--baseline", "missing.json"][..],
+            "cannot read baseline `missing.json`",
+        ),
+        (
+            &["--baseline", "broken.json"],
+            "is not a premortem baseline",
+        ),
         (
             &["--baseline", "broken.json", "--write-baseline", "x.json"],
             "cannot be used with",

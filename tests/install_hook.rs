@@ -90,7 +90,11 @@ fn install_hook_refuses_to_overwrite_without_force() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(std::fs::read_to_string(&hook).unwrap().contains("premortem"));
+    assert!(
+        std::fs::read_to_string(&hook)
+            .unwrap()
+            .contains("premortem")
+    );
 
     // Outside a repository there is nothing to install into.
     let plain = tempfile::tempdir().unwrap();

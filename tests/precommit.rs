@@ -62,7 +62,13 @@ fn hook_target_dir() -> PathBuf {
 fn commit_working_tree(dest: &Path) -> String {
     let listed = git_output(
         &crate_dir(),
-        &["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        &[
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ],
     );
     assert!(
         listed.status.success(),
@@ -142,7 +148,10 @@ fn assert_blocked(out: &Output, what: &str) {
     assert!(!out.status.success(), "{what} passed:\n{all}");
     assert!(all.contains("error[literal-dsn]"), "{what}:\n{all}");
     assert!(all.contains(&format!("{BAD_FILE}:2:")), "{what}:\n{all}");
-    assert!(!all.contains(PASSWORD), "{what} leaked the password:\n{all}");
+    assert!(
+        !all.contains(PASSWORD),
+        "{what} leaked the password:\n{all}"
+    );
 }
 
 #[test]
@@ -168,10 +177,20 @@ fn pre_commit_runs_the_hook_built_from_this_repository() {
     // try-repo builds the `language: rust` hook with cargo and runs it on every file.
     let out = env.pre_commit(
         dir,
-        &["try-repo", src_path, "premortem", "--all-files", "--color=never"],
+        &[
+            "try-repo",
+            src_path,
+            "premortem",
+            "--all-files",
+            "--color=never",
+        ],
     );
     assert_blocked(&out, "try-repo --all-files");
-    assert!(text(&out).contains("- hook id: premortem"), "{}", text(&out));
+    assert!(
+        text(&out).contains("- hook id: premortem"),
+        "{}",
+        text(&out)
+    );
 
     // The system variant runs the premortem on PATH: this test's build.
     let system = format!(
@@ -201,7 +220,11 @@ fn pre_commit_runs_the_hook_built_from_this_repository() {
     write(dir, BAD_FILE, GOOD_VALUES);
     let out = env.git_commit(dir, "add prod values");
     assert_blocked(&out, "git commit of the bad file");
-    assert_eq!(git(dir, &["rev-parse", "HEAD"]), before, "no commit was made");
+    assert_eq!(
+        git(dir, &["rev-parse", "HEAD"]),
+        before,
+        "no commit was made"
+    );
 
     // Staged fixed: the commit goes through.
     git(dir, &["add", BAD_FILE]);
@@ -212,7 +235,16 @@ fn pre_commit_runs_the_hook_built_from_this_repository() {
     // Pre-push: an old finding is not reported, one on the pushed lines is.
     write(dir, BAD_FILE, BAD_VALUES);
     git(dir, &["add", BAD_FILE]);
-    git(dir, &["commit", "-q", "--no-verify", "-m", "legacy, before premortem"]);
+    git(
+        dir,
+        &[
+            "commit",
+            "-q",
+            "--no-verify",
+            "-m",
+            "legacy, before premortem",
+        ],
+    );
     let legacy = git(dir, &["rev-parse", "HEAD"]).trim().to_string();
     write(dir, "docs/notes.md", "notes\n");
     git(dir, &["add", "docs/notes.md"]);
