@@ -103,7 +103,7 @@ fn diff_paths_follow_a_project_root_inside_the_repository() {
     // `proj/.premortem.yaml` makes `proj` the root, as the bundled examples do.
     let repo = repo(&[
         ("proj/.premortem.yaml", "exclude: []\n"),
-        ("README.md", "x\n"),
+        ("proj/.github/CODEOWNERS", OWNERS.1),
     ]);
     let dir = repo.path();
     write(dir, "proj/charts/values.yaml", BAD_VALUES);
@@ -171,7 +171,7 @@ fn diff_keeps_ownership_findings_a_codeowners_edit_causes() {
     let repo = repo(&[
         (
             ".github/CODEOWNERS",
-            "* @acme/deploy-bot\n/charts/db/ @acme/dba\n",
+            "* @deploy-bot\n/charts/db/ @acme/dba\n",
         ),
         ("charts/db/values.yaml", values),
     ]);
@@ -179,7 +179,7 @@ fn diff_keeps_ownership_findings_a_codeowners_edit_causes() {
     let (before, _) = findings(dir, &["--diff", "HEAD"]);
     assert!(before.is_empty(), "{before:?}");
     // Dropping the DBA line leaves the file to the bot line above it, which did not change.
-    write(dir, ".github/CODEOWNERS", "* @acme/deploy-bot\n");
+    write(dir, ".github/CODEOWNERS", "* @deploy-bot\n");
     let (after, code) = findings(dir, &["--diff", "HEAD"]);
     assert_eq!(code, Some(1), "{after:?}");
     assert_eq!(after, ["charts/db/values.yaml:2"]);

@@ -89,17 +89,20 @@ pub fn write(dir: &Path, rel: &str, content: &str) {
     std::fs::write(path, content).expect("write");
 }
 
-/// A fresh git repository on branch `main` with these files committed (no commit when empty).
+/// Gives every file to a human team, so ownership findings appear only where a test asks.
+pub const OWNERS: (&str, &str) = (".github/CODEOWNERS", "* @acme/platform\n");
+
+/// A fresh git repository on branch `main` with these files committed, plus `OWNERS` unless
+/// the files include a CODEOWNERS of their own.
 pub fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
     git(dir.path(), &["init", "-q", "-b", "main"]);
-    for (rel, content) in files {
+    let own = files.iter().any(|(rel, _)| rel.ends_with("CODEOWNERS"));
+    for (rel, content) in files.iter().chain((!own).then_some(&OWNERS)) {
         write(dir.path(), rel, content);
     }
-    if !files.is_empty() {
-        git(dir.path(), &["add", "-A"]);
-        git(dir.path(), &["commit", "-q", "-m", "initial"]);
-    }
+    git(dir.path(), &["add", "-A"]);
+    git(dir.path(), &["commit", "-q", "-m", "initial"]);
     dir
 }
 
