@@ -350,23 +350,26 @@ fn run_in(
 ) -> Result<Outcome, Error> {
     let threads = opts.threads.unwrap_or(0);
     let snapshot = opts.snapshot.as_deref();
-    let (files, partial) = match snapshot {
-        Some(s) => collect_snapshot(s, root, paths, rules, config)?,
-        None => collect(root, paths, rules, config, threads)?,
+    let (results, partial) = match snapshot {
+        Some(s) => scan_snapshot(s, root, paths, rules, config)?,
+        None => {
+            let (files, partial) = collect(root, paths, rules, config, threads)?;
+            let results: Vec<Result<FileResult, Skipped>> = files
+                .par_iter()
+                .map(
+                    |(rel, abs, kind)| match read_file(abs, config.max_file_size) {
+                        Read::Text(text) => Ok(check_one(rel, *kind, text, rules, config)),
+                        Read::Skip(reason) => Err(Skipped {
+                            path: rel.clone(),
+                            reason,
+                        }),
+                    },
+                )
+                .collect();
+            (results, partial)
+        }
     };
     let explicit: Vec<PathBuf> = paths.iter().filter(|p| p.is_file()).cloned().collect();
-    let results: Vec<Result<FileResult, Skipped>> = files
-        .par_iter()
-        .map(
-            |(rel, abs, kind)| match read_source(snapshot, root, rel, abs, config.max_file_size) {
-                Read::Text(text) => Ok(check_one(rel, *kind, text, rules, config)),
-                Read::Skip(reason) => Err(Skipped {
-                    path: rel.clone(),
-                    reason,
-                }),
-            },
-        )
-        .collect();
     let mut skipped = Vec::new();
     let mut scanned_results = Vec::new();
     for r in results {
@@ -445,15 +448,15 @@ fn run_in(
     })
 }
 
-/// Lists the files to check from a git snapshot instead of walking the working tree: every
-/// snapshot file under one of `paths` (a file or a directory), filtered like the walk.
-fn collect_snapshot(
+/// Checks the files of a git snapshot instead of walking the working tree: every snapshot file
+/// under one of `paths` (a file or a directory), filtered like the walk, read from git objects.
+fn scan_snapshot(
     snapshot: &crate::git::Snapshot,
     root: &Path,
     paths: &[PathBuf],
     rules: &[Box<dyn Rule>],
     config: &Config,
-) -> Result<(Vec<Candidate>, bool), Error> {
+) -> Result<(Vec<Result<FileResult, Skipped>>, bool), Error> {
     let root_c = root.canonicalize().unwrap_or(root.to_path_buf());
     let mut scopes = Vec::new();
     let mut partial = snapshot.is_restricted();
@@ -478,17 +481,26 @@ fn collect_snapshot(
                     .is_some_and(|r| r.starts_with('/'))
         })
     };
-    let files = snapshot
+    let files: Vec<(String, Option<FileKind>)> = snapshot
         .files(&root_c)
         .into_iter()
         .filter(|rel| in_scope(rel))
-        .filter_map(|rel| {
-            let kind = wanted(rules, config, &rel)?;
-            let abs = root.join(&rel);
-            Some((rel, abs, kind))
-        })
+        .filter_map(|rel| Some((rel.clone(), wanted(rules, config, &rel)?)))
         .collect();
-    Ok((files, partial))
+    let limit = config.max_file_size;
+    let results = files
+        .par_iter()
+        .map(
+            |(rel, kind)| match read_source(Some(snapshot), root, rel, root, limit) {
+                Read::Text(text) => Ok(check_one(rel, *kind, text, rules, config)),
+                Read::Skip(reason) => Err(Skipped {
+                    path: rel.clone(),
+                    reason,
+                }),
+            },
+        )
+        .collect();
+    Ok((results, partial))
 }
 
 /// Reads a file from the snapshot when there is one, else from the working tree.
