@@ -72,6 +72,7 @@ const SKIP_NAMES: &[&str] = &[
     "poetry.lock",
     "tsconfig.json",
     ".premortem.yaml",
+    ".premortem-baseline.json",
     ".pre-commit-config.yaml",
     ".pre-commit-hooks.yaml",
 ];

@@ -6,8 +6,12 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::baseline::Baseline;
+use crate::diff;
 use crate::engine::{self, Options, Outcome};
 use crate::finding::Severity;
+use crate::git::{self, Git, Snapshot, Target};
+use crate::hook::{self, Stage};
 use crate::meta::{self, ExampleKind, OptionValue};
 use crate::report::{self, Report};
 
@@ -30,6 +34,16 @@ pub enum Command {
         /// The rule id, e.g. `literal-dsn`.
         rule: String,
     },
+    /// Run as a git hook: check the staged content of the given files (all staged changes when
+    /// none are given); in a pre-push run (PRE_COMMIT_FROM_REF and PRE_COMMIT_TO_REF set), check
+    /// the pushed commit and report findings on lines changed since FROM_REF.
+    Hook(CheckArgs),
+    /// Write a git pre-commit hook that runs `premortem hook` on every commit.
+    InstallHook {
+        /// Replace an existing pre-commit hook.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -47,7 +61,7 @@ pub enum FailOn {
     Info,
 }
 
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct CheckArgs {
     /// Files and directories to check. Files are checked even when ignored by .gitignore.
     pub paths: Vec<PathBuf>,
@@ -69,6 +83,19 @@ pub struct CheckArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Check what is staged in the git index, not the working tree.
+    #[arg(long)]
+    pub staged: bool,
+    /// Report only findings on lines added or changed since REV (from its merge base with HEAD,
+    /// uncommitted changes included).
+    #[arg(long, value_name = "REV")]
+    pub diff: Option<String>,
+    /// Report only findings this baseline file does not accept.
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Write the current findings to FILE as the accepted baseline, then exit 0.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -76,7 +103,9 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Rules => print_rules(),
         Command::Explain { rule } => explain(&rule),
-        Command::Check(args) => check(&args),
+        Command::Check(args) => check(&args, &Plan::default()),
+        Command::Hook(args) => hook_run(&args),
+        Command::InstallHook { force } => install_hook(force),
     }
 }
 
@@ -165,18 +194,90 @@ fn color_wanted(args: &CheckArgs) -> bool {
         && std::io::stdout().is_terminal()
 }
 
-fn check(args: &CheckArgs) -> i32 {
+fn check(args: &CheckArgs, plan: &Plan) -> i32 {
+    let baseline = match &args.baseline {
+        Some(path) => match Baseline::load(path) {
+            Ok(b) => Some(b),
+            Err(e) => return fail(e),
+        },
+        None => None,
+    };
+    let git_modes = args.staged || args.diff.is_some() || plan.push.is_some();
+    let git = if git_modes {
+        match Git::discover(&git_dir(&args.paths)) {
+            Ok(g) => Some(g),
+            Err(e) => return fail(e),
+        }
+    } else {
+        None
+    };
+    let snapshot = match git.as_ref().map(|g| snapshot(g, args, plan)).transpose() {
+        Ok(s) => s.flatten().map(std::sync::Arc::new),
+        Err(e) => return fail(e),
+    };
     let opts = Options {
         paths: args.paths.clone(),
         config: args.config.clone(),
         threads: args.threads,
+        snapshot,
     };
-    let outcome = match engine::run(&opts) {
+    let mut outcome = match engine::run(&opts) {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
+    let since = args
+        .diff
+        .as_deref()
+        .or(plan.push.as_ref().map(|(from, _)| from.as_str()));
+    if let (Some(git), Some(rev)) = (&git, since) {
+        let target = match (&plan.push, args.staged) {
+            (Some((_, to)), _) => Target::Commit(to.clone()),
+            (None, true) => Target::Index,
+            (None, false) => Target::WorkTree,
+        };
+        let changes = match diff::changes(git, rev, &target) {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        };
+        let prefix = git::prefix_of(git.toplevel(), &outcome.root).unwrap_or_default();
+        outcome.findings = changes.filter(std::mem::take(&mut outcome.findings), &prefix);
+    }
+    // premortem's own baseline holds masked findings, which are not the repository's.
+    for own in args.baseline.iter().chain(&args.write_baseline) {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let root = outcome
+            .root
+            .canonicalize()
+            .unwrap_or_else(|_| outcome.root.clone());
+        if let Some(rel) = git::prefix_of(&root, &cwd.join(own)) {
+            outcome.findings.retain(|f| f.location.path != rel);
+        }
+    }
+    if let Some(b) = &baseline {
+        let (new, accepted) = b.filter(std::mem::take(&mut outcome.findings));
+        outcome.findings = new;
+        if accepted > 0 && args.format == Format::Human {
+            eprintln!(
+                "premortem: {} accepted by the baseline not shown",
+                report::human::plural(accepted, "finding")
+            );
+        }
+    }
     if let Err(e) = write_reports(args, &outcome) {
         return fail(e);
+    }
+    if let Some(path) = &args.write_baseline {
+        return match write_baseline(path, args, &outcome) {
+            Ok(n) => {
+                eprintln!(
+                    "premortem: wrote {} to the baseline `{}`",
+                    report::human::plural(n, "finding"),
+                    path.display()
+                );
+                0
+            }
+            Err(e) => fail(e),
+        };
     }
     let threshold = match args.fail_on {
         FailOn::Error => Severity::Error,
@@ -184,6 +285,107 @@ fn check(args: &CheckArgs) -> i32 {
         FailOn::Info => Severity::Info,
     };
     i32::from(outcome.findings.iter().any(|f| f.severity >= threshold))
+}
+
+/// How a run differs from a plain `check` when it runs as a hook.
+#[derive(Debug, Default)]
+struct Plan {
+    /// Scan only the files staged for commit (a hook given no file names).
+    staged_changes_only: bool,
+    /// A pre-push range: (from, to).
+    push: Option<(String, String)>,
+}
+
+fn hook_run(args: &CheckArgs) -> i32 {
+    let mut args = args.clone();
+    let plan = match hook::stage_from_env(|name| std::env::var(name).ok()) {
+        Stage::Commit => {
+            args.staged = true;
+            Plan {
+                staged_changes_only: args.paths.is_empty(),
+                push: None,
+            }
+        }
+        Stage::Push { from, to } => Plan {
+            staged_changes_only: false,
+            push: Some((from, to)),
+        },
+    };
+    check(&args, &plan)
+}
+
+fn install_hook(force: bool) -> i32 {
+    let run = || -> Result<PathBuf, engine::Error> {
+        let cwd = std::env::current_dir()
+            .map_err(|e| engine::Error(format!("cannot read the current directory: {e}")))?;
+        let exe = std::env::current_exe()
+            .map_err(|e| engine::Error(format!("cannot find this program's path: {e}")))?;
+        hook::install(&cwd, &exe, force)
+    };
+    match run() {
+        Ok(path) => {
+            eprintln!(
+                "premortem: installed the pre-commit hook at `{}`",
+                path.display()
+            );
+            0
+        }
+        Err(e) => fail(e),
+    }
+}
+
+/// The directory whose repository git modes use: the first path's, else the current one.
+fn git_dir(paths: &[PathBuf]) -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    match paths.first() {
+        Some(p) if p.is_dir() => cwd.join(p),
+        Some(p) => cwd.join(p).parent().map(PathBuf::from).unwrap_or(cwd),
+        None => cwd,
+    }
+}
+
+/// The git snapshot to read files from, if the run reads history instead of the working tree.
+fn snapshot(git: &Git, args: &CheckArgs, plan: &Plan) -> Result<Option<Snapshot>, engine::Error> {
+    if let Some((_, to)) = &plan.push {
+        return Snapshot::commit(git, to).map(Some);
+    }
+    if !args.staged {
+        return Ok(None);
+    }
+    let index = Snapshot::index(git)?;
+    if plan.staged_changes_only {
+        return Ok(Some(index.restrict(git.staged_paths()?)));
+    }
+    Ok(Some(index))
+}
+
+/// Writes the baseline; a run limited to some paths keeps the entries of every other path.
+fn write_baseline(path: &std::path::Path, args: &CheckArgs, o: &Outcome) -> Result<usize, String> {
+    let fresh = Baseline::of(&o.findings);
+    let merged = if args.paths.is_empty() || !path.exists() {
+        fresh
+    } else {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let root = o.root.canonicalize().unwrap_or_else(|_| o.root.clone());
+        let scopes: Vec<String> = (args.paths.iter())
+            .filter_map(|p| {
+                let abs = cwd.join(p);
+                let abs = abs.canonicalize().unwrap_or(abs);
+                git::prefix_of(&root, &abs)
+            })
+            .collect();
+        Baseline::load(path)?.merged(fresh, |entry| {
+            scopes.iter().any(|s| {
+                s.is_empty()
+                    || entry == s
+                    || entry
+                        .strip_prefix(s.as_str())
+                        .is_some_and(|r| r.starts_with('/'))
+            })
+        })
+    };
+    merged.write(path)?;
+    Ok(merged.findings.len())
 }
 
 fn write_reports(args: &CheckArgs, o: &Outcome) -> Result<(), String> {

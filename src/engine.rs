@@ -28,6 +28,9 @@ pub struct Options {
     pub config: Option<PathBuf>,
     /// Worker threads (default: one per core).
     pub threads: Option<usize>,
+    /// Read files from git objects (the index with `--staged`, a commit for a pre-push range)
+    /// instead of the working tree.
+    pub snapshot: Option<std::sync::Arc<crate::git::Snapshot>>,
 }
 
 /// The result of a run.
@@ -351,20 +354,27 @@ fn run_in(
     started: Instant,
 ) -> Result<Outcome, Error> {
     let threads = opts.threads.unwrap_or(0);
-    let (files, partial) = collect(root, paths, rules, config, threads)?;
+    let snapshot = opts.snapshot.as_deref();
+    let (results, partial) = match snapshot {
+        Some(s) => scan_snapshot(s, root, paths, rules, config)?,
+        None => {
+            let (files, partial) = collect(root, paths, rules, config, threads)?;
+            let results: Vec<Result<FileResult, Skipped>> = files
+                .par_iter()
+                .map(
+                    |(rel, abs, kind)| match read_file(abs, config.max_file_size) {
+                        Read::Text(text) => Ok(check_one(rel, *kind, text, rules, config)),
+                        Read::Skip(reason) => Err(Skipped {
+                            path: rel.clone(),
+                            reason,
+                        }),
+                    },
+                )
+                .collect();
+            (results, partial)
+        }
+    };
     let explicit: Vec<PathBuf> = paths.iter().filter(|p| p.is_file()).cloned().collect();
-    let results: Vec<Result<FileResult, Skipped>> = files
-        .par_iter()
-        .map(
-            |(rel, abs, kind)| match read_file(abs, config.max_file_size) {
-                Read::Text(text) => Ok(check_one(rel, *kind, text, rules, config)),
-                Read::Skip(reason) => Err(Skipped {
-                    path: rel.clone(),
-                    reason,
-                }),
-            },
-        )
-        .collect();
     let mut skipped = Vec::new();
     let mut scanned_results = Vec::new();
     for r in results {
@@ -401,7 +411,7 @@ fn run_in(
     }
     let root_c = root.to_path_buf();
     let reader = move |rel: &str| -> Option<String> {
-        match read_file(&root_c.join(rel), 3 * 1024 * 1024) {
+        match read_source(snapshot, &root_c, rel, &root_c.join(rel), 3 * 1024 * 1024) {
             Read::Text(t) => Some(t.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(t)),
             Read::Skip(_) => None,
         }
@@ -441,6 +451,87 @@ fn run_in(
         elapsed_ms: started.elapsed().as_millis() as u64,
         rules: metas,
     })
+}
+
+/// Checks the files of a git snapshot instead of walking the working tree: every snapshot file
+/// under one of `paths` (a file or a directory), filtered like the walk, read from git objects.
+fn scan_snapshot(
+    snapshot: &crate::git::Snapshot,
+    root: &Path,
+    paths: &[PathBuf],
+    rules: &[Box<dyn Rule>],
+    config: &Config,
+) -> Result<(Vec<Result<FileResult, Skipped>>, bool), Error> {
+    let root_c = root.canonicalize().unwrap_or(root.to_path_buf());
+    let mut scopes = Vec::new();
+    let mut partial = snapshot.is_restricted();
+    for p in paths {
+        let abs = p.canonicalize().unwrap_or_else(|_| p.clone());
+        let rel = relative(&root_c, &abs).ok_or_else(|| {
+            Error(format!(
+                "`{}` is outside the repository at `{}`",
+                p.display(),
+                root.display()
+            ))
+        })?;
+        partial |= !rel.is_empty();
+        scopes.push(rel);
+    }
+    let in_scope = |rel: &str| {
+        scopes.iter().any(|s| {
+            s.is_empty()
+                || rel == s
+                || rel
+                    .strip_prefix(s.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+        })
+    };
+    let files: Vec<(String, Option<FileKind>)> = snapshot
+        .files(&root_c)
+        .into_iter()
+        .filter(|rel| in_scope(rel))
+        .filter_map(|rel| Some((rel.clone(), wanted(rules, config, &rel)?)))
+        .collect();
+    let limit = config.max_file_size;
+    let results = files
+        .par_iter()
+        .map(
+            |(rel, kind)| match read_source(Some(snapshot), root, rel, root, limit) {
+                Read::Text(text) => Ok(check_one(rel, *kind, text, rules, config)),
+                Read::Skip(reason) => Err(Skipped {
+                    path: rel.clone(),
+                    reason,
+                }),
+            },
+        )
+        .collect();
+    Ok((results, partial))
+}
+
+/// Reads a file from the snapshot when there is one, else from the working tree.
+fn read_source(
+    snapshot: Option<&crate::git::Snapshot>,
+    root: &Path,
+    rel: &str,
+    abs: &Path,
+    limit: u64,
+) -> Read {
+    let Some(snapshot) = snapshot else {
+        return read_file(abs, limit);
+    };
+    match snapshot.read(root, rel, limit) {
+        Err(reason) => Read::Skip(reason),
+        Ok(None) => Read::Skip(format!("larger than {}", human_size(limit))),
+        Ok(Some(bytes)) => {
+            if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
+                return Read::Skip("binary".into());
+            }
+            match String::from_utf8(bytes) {
+                Ok(t) => Read::Text(t),
+                Err(_) => Read::Skip("not UTF-8 text".into()),
+            }
+        }
+    }
 }
 
 /// Replaces every secret range with `****` and maps a span of the original into the result.
