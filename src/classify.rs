@@ -169,7 +169,11 @@ pub fn classify(path: &str) -> Option<FileKind> {
     if file == "CODEOWNERS" {
         return Some(FileKind::Codeowners);
     }
-    if lower == ".env" || lower.starts_with(".env.") || lower.ends_with(".env") {
+    if lower == ".env"
+        || lower.starts_with(".env.")
+        || lower.ends_with(".env")
+        || lower == "env.example"
+    {
         let example = [
             ".example",
             ".sample",
@@ -179,7 +183,9 @@ pub fn classify(path: &str) -> Option<FileKind> {
             ".defaults",
         ]
         .iter()
-        .any(|s| lower.ends_with(s));
+        .any(|s| lower.ends_with(s))
+            || ["sample.env", "example.env", "template.env", "env.example"]
+                .contains(&lower.as_str());
         return Some(FileKind::DotEnv { example });
     }
     let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);

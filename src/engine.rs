@@ -581,6 +581,25 @@ fn mask_ranges(
     (masked.clone(), new_start.min(masked.len())..new_end)
 }
 
+/// The part of the finding's lines to show: whole lines, except that a very long line (minified
+/// JSON, say) is cut to a window around the span, so each finding costs the same on any line.
+fn snippet_window(text: &str, lines: Range<usize>, span: &Range<usize>) -> (usize, usize) {
+    const MAX: usize = 400;
+    const MARGIN: usize = 120;
+    if lines.len() <= MAX || span.len() > 4 * MAX {
+        return (lines.start, lines.end);
+    }
+    let mut from = span.start.saturating_sub(MARGIN).max(lines.start);
+    let mut to = (span.end + MARGIN).min(lines.end);
+    while from > lines.start && !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    while to < lines.end && !text.is_char_boundary(to) {
+        to += 1;
+    }
+    (from, to)
+}
+
 fn location(path: &str, text: &str, index: &LineIndex, span: &Range<usize>) -> Location {
     let start = span.start.min(text.len());
     let end = span.end.clamp(start, text.len());
@@ -647,9 +666,10 @@ fn resolve(
             let file_secrets = secrets.get(&d.path).unwrap_or(&no_secrets);
             let first = index.line_range(text, loc.line);
             let last = index.line_range(text, loc.end_line.max(loc.line));
-            let lines = text.get(first.start..last.end).unwrap_or("");
+            let (from, to) = snippet_window(text, first.start..last.end, &loc.span);
+            let lines = text.get(from..to).unwrap_or("");
             let (snippet_text, snippet_span) =
-                mask_ranges(lines, first.start, file_secrets, loc.span.clone());
+                mask_ranges(lines, from, file_secrets, loc.span.clone());
             let flagged = snippet_text
                 .get(snippet_span.clone())
                 .unwrap_or("")

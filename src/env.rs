@@ -54,16 +54,73 @@ fn token_env(token: &str) -> Option<Env> {
     })
 }
 
+/// Name tokens: split on separators and letter/digit boundaries (`db-prod1` → db, prod, 1), with
+/// `pre-prod`/`pre_production` joined back into one token.
 fn tokens(s: &str) -> impl Iterator<Item = String> + '_ {
-    s.split(|c: char| !c.is_ascii_alphanumeric())
+    let mut out: Vec<String> = Vec::new();
+    for part in s
+        .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|t| !t.is_empty())
-        .map(|t| t.to_ascii_lowercase())
+    {
+        let mut cur = String::new();
+        let mut prev_digit = None;
+        for c in part.chars() {
+            let digit = c.is_ascii_digit();
+            if prev_digit.is_some_and(|p| p != digit) && !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_digit = Some(digit);
+            cur.push(c.to_ascii_lowercase());
+        }
+        if !cur.is_empty() {
+            out.push(cur);
+        }
+    }
+    let mut joined = Vec::with_capacity(out.len());
+    let mut i = 0;
+    while i < out.len() {
+        if out[i] == "pre"
+            && matches!(
+                out.get(i + 1).map(String::as_str),
+                Some("prod" | "production" | "prd")
+            )
+        {
+            joined.push("preprod".to_string());
+            i += 2;
+        } else {
+            joined.push(std::mem::take(&mut out[i]));
+            i += 1;
+        }
+    }
+    joined.into_iter()
+}
+
+/// CI pipeline definitions drive every environment, so they do not belong to one.
+pub fn is_ci_pipeline(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    path.starts_with(".github/workflows/")
+        || path.starts_with(".github/actions/")
+        || path.starts_with(".circleci/")
+        || path.starts_with(".buildkite/")
+        || path.starts_with(".gitlab/ci/")
+        || matches!(
+            file,
+            ".gitlab-ci.yml"
+                | ".travis.yml"
+                | ".drone.yml"
+                | "bitbucket-pipelines.yml"
+                | "azure-pipelines.yml"
+                | "Jenkinsfile"
+        )
 }
 
 /// The environment a config file belongs to, from its repo-relative path: the file name first
 /// (`values-staging.yaml`, `.env.production`, `application-dev.yml`, `docker-compose.test.yml`),
 /// then its directories from the nearest up (`environments/qa/values.yaml`).
 pub fn env_of_path(path: &str) -> Option<Env> {
+    if is_ci_pipeline(path) {
+        return None;
+    }
     let mut parts = path.rsplit('/');
     let file = parts.next().unwrap_or("");
     if let Some(env) = tokens(file).find_map(|t| token_env(&t)) {
@@ -105,6 +162,11 @@ impl HostPatterns {
     /// (`prod-pg-cluster.internal` is production, `db.staging.internal` is staging).
     pub fn env_of_host(&self, host: &str) -> Option<Env> {
         let host = host.to_ascii_lowercase();
+        // `cluster.local` is Kubernetes' cluster domain, not a "local" environment.
+        let host = host
+            .strip_suffix(".cluster.local")
+            .map(str::to_string)
+            .unwrap_or(host);
         for (env, set) in &self.sets {
             if set.is_match(&host) {
                 return Some(*env);
@@ -133,6 +195,9 @@ mod tests {
             ("deploy/prod/app.yaml", Some(Env::Production)),
             ("charts/storefront/values.yaml", None),
             ("products/values.yaml", None),
+            ("values-pre-prod.yaml", Some(Env::Staging)),
+            (".gitlab-ci.yml", None),
+            (".github/workflows/ci.yml", None),
         ];
         for (path, want) in cases {
             assert_eq!(env_of_path(path), want, "{path}");
@@ -148,6 +213,15 @@ mod tests {
         );
         assert_eq!(none.env_of_host("pg.staging.internal"), Some(Env::Staging));
         assert_eq!(none.env_of_host("products-db.internal"), None);
+        assert_eq!(
+            none.env_of_host("db-prod1.acme.internal"),
+            Some(Env::Production)
+        );
+        assert_eq!(
+            none.env_of_host("storefront-pre-prod.acme.internal"),
+            Some(Env::Staging)
+        );
+        assert_eq!(none.env_of_host("pg-rw.databases.svc.cluster.local"), None);
         let p =
             HostPatterns::new(&[(Env::Production, vec!["*.corp-east.internal".into()])]).unwrap();
         assert_eq!(

@@ -114,7 +114,69 @@ fn build_entries(file: &SourceFile) -> Vec<Entry> {
     for doc in &file.yaml().docs {
         flatten(&file.text, doc, &mut out, &mut next_group);
     }
+    name_value_pairs(&mut out);
     out
+}
+
+fn env_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+}
+
+/// Rewrites the list shapes that carry a variable name beside its value, so rules see
+/// `DB_HOST: value` whatever the shape: Kubernetes and ECS `{name: DB_HOST, value: ...}` items,
+/// and `KEY=value` items (compose `environment:` lists, kustomize `literals:`).
+fn name_value_pairs(entries: &mut [Entry]) {
+    // Items of one list share a group, so DB_HOST, DB_USER and DB_PASSWORD items are read
+    // together as split fields.
+    let mut next_group = entries.iter().map(|e| e.group).max().unwrap_or(0) + 1;
+    let mut list_groups: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::new();
+    let mut list_group = |path: &str| -> usize {
+        let parent = path.rfind('[').map_or(path, |i| &path[..i]).to_string();
+        *list_groups.entry(parent).or_insert_with(|| {
+            next_group += 1;
+            next_group
+        })
+    };
+    let mut names: std::collections::HashMap<usize, String> = std::collections::HashMap::new();
+    for e in entries.iter() {
+        if e.key == "name" && env_name(&e.value) {
+            names.insert(e.group, e.value.clone());
+        }
+    }
+    for e in entries.iter_mut() {
+        if e.key == "value" {
+            if let Some(name) = names.get(&e.group) {
+                let item = e.path.strip_suffix(".value").unwrap_or(&e.path).to_string();
+                e.group = list_group(&item);
+                e.path = format!("{item}.{name}");
+                e.key = name.clone();
+            }
+            continue;
+        }
+        // A sequence item `KEY=value` (its path ends in `[n]`).
+        if !e.path.ends_with(']') {
+            continue;
+        }
+        let Some((k, v)) = e.value.split_once('=') else {
+            continue;
+        };
+        if !env_name(k) || k.len() < 2 || v.is_empty() {
+            continue;
+        }
+        let offset = k.len() + 1;
+        if e.exact {
+            e.value_span = e.value_span.start + offset..e.value_span.end;
+        }
+        e.group = list_group(&e.path);
+        e.path = format!("{}.{k}", e.path);
+        e.key = k.to_string();
+        e.value = v.to_string();
+    }
 }
 
 /// Walks a YAML tree without recursion (documents can be deep) and emits its scalar values.
@@ -189,6 +251,8 @@ fn flatten(text: &str, root: &Node, out: &mut Vec<Entry>, next_group: &mut usize
 #[derive(Debug, Clone)]
 pub struct LineIndex {
     starts: Vec<usize>,
+    /// The whole text is ASCII, so columns are byte offsets (the common case, and O(1)).
+    ascii: bool,
 }
 
 impl LineIndex {
@@ -196,7 +260,10 @@ impl LineIndex {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![0];
         starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        LineIndex { starts }
+        LineIndex {
+            starts,
+            ascii: text.is_ascii(),
+        }
     }
 
     /// 1-based line and column (in chars) of a byte offset.
@@ -204,9 +271,12 @@ impl LineIndex {
         let offset = offset.min(text.len());
         let line = self.starts.partition_point(|&s| s <= offset).max(1);
         let start = self.starts[line - 1];
-        let col = text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        let col = if self.ascii {
+            offset - start
+        } else {
+            text.get(start..offset)
+                .map_or(offset - start, |s| s.chars().count())
+        };
         (line, col + 1)
     }
 

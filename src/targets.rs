@@ -36,6 +36,8 @@ pub struct Target {
     pub key_path: String,
     /// The connection string with its password masked (for split fields and hosts, the host).
     pub masked: String,
+    /// Every real (remote) host the target names: a multi-host string is judged host by host.
+    pub hosts: Vec<String>,
 }
 
 impl Target {
@@ -54,6 +56,7 @@ pub struct Targets {
 }
 
 const PASSWORD_KEYS: &[&str] = &[
+    "pgpassword",
     "password",
     "passwd",
     "pwd",
@@ -64,12 +67,22 @@ const PASSWORD_KEYS: &[&str] = &[
     "authtoken",
 ];
 const USER_KEYS: &[&str] = &[
-    "user", "username", "usr", "login", "uid", "userid", "user_id",
+    "pguser", "user", "username", "usr", "login", "uid", "userid", "user_id",
 ];
 const HOST_KEYS: &[&str] = &[
-    "host", "hostname", "server", "address", "endpoint", "addr", "hostaddr",
+    "pghost",
+    "pghostaddr",
+    "host",
+    "hostname",
+    "server",
+    "address",
+    "endpoint",
+    "addr",
+    "hostaddr",
 ];
 const DB_WORDS: &[&str] = &[
+    "pghost",
+    "pghostaddr",
     "db",
     "database",
     "databases",
@@ -142,6 +155,36 @@ fn path_is_database(path: &str) -> bool {
     }
 }
 
+/// A key without its last word: `DB_HOST` → `db`, `host` → ``, `PGHOST` → `pg`.
+fn key_stem(key: &str) -> String {
+    let w = words(key);
+    let joined = w.concat();
+    for k in ["pghostaddr", "pghost", "pguser", "pgpassword"] {
+        if joined == k {
+            return "pg".into();
+        }
+    }
+    w[..w.len().saturating_sub(1)].concat()
+}
+
+/// Values under `example`/`examples` keys (OpenAPI, JSON Schema) document a shape; they are
+/// not configuration.
+fn is_documentation(path: &str) -> bool {
+    words(path)
+        .iter()
+        .any(|w| w == "example" || w == "examples")
+}
+
+/// Files whose every host field is a database host: `config/database.yml`, `db.ini`, `my.cnf`.
+fn file_is_database(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
+    let stem = file.split('.').next().unwrap_or("");
+    matches!(
+        stem,
+        "database" | "databases" | "db" | "my" | "pgbouncer" | "pg_service"
+    )
+}
+
 /// Maps a span inside an entry's value to the file. Exact values map directly; others (quoted
 /// with escapes, block scalars, aliases) are located by searching the source text.
 fn map_span(file: &SourceFile, e: &Entry, inner: &Range<usize>) -> Range<usize> {
@@ -163,10 +206,22 @@ fn dsn_target(
     // Every password-like part (password, sslpassword, key-store passwords) is masked when literal.
     let parts = d.password.iter().chain(d.secrets.iter());
     for pw in parts.filter(|p| dsn::classify_credential(&p.value) == Credential::Literal) {
-        let raw = text.get(pw.span.clone()).unwrap_or("");
-        let found = yaml::locate(&file.text, &span, raw);
-        out.secrets
-            .push(if raw.is_empty() { span.clone() } else { found });
+        // Map the password's offset inside the string to the file; search only as a fallback
+        // (a password equal to the scheme or user, `postgres:postgres`, must not mask those).
+        let exact =
+            span.len() == d.span.len() && text.get(d.span.clone()) == file.text.get(span.clone());
+        let at = if exact && pw.span.start >= d.span.start {
+            Some(
+                span.start + (pw.span.start - d.span.start)
+                    ..span.start + (pw.span.end - d.span.start),
+            )
+        } else {
+            let raw = text.get(pw.span.clone()).unwrap_or("");
+            let needle = format!(":{raw}@");
+            let found = yaml::locate(&file.text, &span, &needle);
+            (!raw.is_empty() && found != span).then(|| found.start + 1..found.end - 1)
+        };
+        out.secrets.push(at.unwrap_or_else(|| span.clone()));
     }
     let class = best_class(d);
     out.items.push(Target {
@@ -178,6 +233,12 @@ fn dsn_target(
         credential: d.credential,
         key_path: key_path.to_string(),
         masked: d.masked(text),
+        hosts: d
+            .hosts
+            .iter()
+            .filter(|h| h.class == HostClass::Remote)
+            .map(|h| h.name.clone())
+            .collect(),
     });
 }
 
@@ -205,7 +266,10 @@ pub fn find(file: &SourceFile) -> Targets {
         }
         return out;
     }
-    for e in entries.iter().filter(|e| !e.alias) {
+    for e in entries
+        .iter()
+        .filter(|e| !e.alias && !is_documentation(&e.path))
+    {
         for d in dsn::find_dsns(&e.value) {
             let span = map_span(file, e, &d.span);
             dsn_target(file, &d, &e.value, span, &e.path, &mut out);
@@ -228,10 +292,12 @@ pub fn find(file: &SourceFile) -> Targets {
         }
         let group = &by_group[i..j];
         i = j;
-        for host in group
-            .iter()
-            .filter(|e| key_is(&e.key, HOST_KEYS) && path_is_database(&e.path))
-        {
+        let db_file = file_is_database(&file.path);
+        for host in group.iter().filter(|e| {
+            key_is(&e.key, HOST_KEYS)
+                && (db_file || path_is_database(&e.path))
+                && !is_documentation(&e.path)
+        }) {
             if dsn::find_dsns(&host.value).iter().any(|_| true) {
                 continue;
             }
@@ -240,11 +306,17 @@ pub fn find(file: &SourceFile) -> Targets {
             if name.is_empty() || dsn::is_placeholder_or_reference(name) {
                 continue;
             }
+            // Fields belong together when they share a stem: DB_HOST, DB_USER and DB_PASSWORD
+            // do; REDIS_HOST and SMTP_PASSWORD in the same .env file do not.
+            let stem = key_stem(&host.key);
             let password = group.iter().find(|e| {
                 key_is(&e.key, PASSWORD_KEYS)
+                    && key_stem(&e.key) == stem
                     && dsn::classify_credential(&e.value) == Credential::Literal
             });
-            let user = group.iter().any(|e| key_is(&e.key, USER_KEYS));
+            let user = group
+                .iter()
+                .any(|e| key_is(&e.key, USER_KEYS) && key_stem(&e.key) == stem);
             let (form, span, credential) = match password {
                 Some(p) if user => (Form::Split, p.value_span.clone(), Credential::Literal),
                 _ => (Form::Host, host.value_span.clone(), Credential::None),
@@ -262,6 +334,11 @@ pub fn find(file: &SourceFile) -> Targets {
                 credential,
                 key_path: host.path.clone(),
                 masked: name.to_string(),
+                hosts: if class == HostClass::Remote {
+                    vec![host_only(name).to_string()]
+                } else {
+                    vec![]
+                },
             });
         }
     }

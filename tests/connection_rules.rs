@@ -287,3 +287,181 @@ fn configured_environment_patterns_decide_hosts() {
     ]);
     assert_eq!(rules_of(&f, "cross-environment-target").len(), 1, "{f:#?}");
 }
+
+// Regressions from an independent review of the connection rules against incident 001.
+
+#[test]
+fn in_cluster_service_names_are_not_real_targets_or_a_local_environment() {
+    let f = check(&[(
+        "charts/app/values-production.yaml",
+        "externalDatabase:\n  host: storefront-pg-rw.databases.svc.cluster.local\n  existingSecret: x\nredis:\n  url: redis://redis-master.cache.svc.cluster.local:6379/0\n",
+    )]);
+    assert!(
+        rules_of(&f, "cross-environment-target").is_empty(),
+        "{f:#?}"
+    );
+    assert!(rules_of(&f, "literal-dsn").is_empty(), "{f:#?}");
+}
+
+#[test]
+fn ci_pipelines_drive_every_environment_and_belong_to_none() {
+    let f = check(&[(
+        ".gitlab-ci.yml",
+        "migrate_production:\n  environment: production\n  variables:\n    DB_HOST: pg-main.prod.internal\n",
+    )]);
+    assert!(
+        rules_of(&f, "cross-environment-target").is_empty(),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn local_service_names_with_dev_passwords_are_not_findings() {
+    let f = check(&[
+        (
+            ".env",
+            "POSTGRES_HOST=db\nPOSTGRES_PASSWORD=storefront\nDATABASE_URL=postgres://storefront:storefront@db:5432/storefront\n",
+        ),
+        (
+            ".github/workflows/rails.yml",
+            "jobs:\n  test:\n    env:\n      DATABASE_URL: postgres://postgres:postgres@postgres:5432/app_test\n",
+        ),
+    ]);
+    assert!(rules_of(&f, "literal-dsn").is_empty(), "{f:#?}");
+}
+
+#[test]
+fn example_env_files_are_never_findings() {
+    for name in [".env.example", "sample.env", "example.env"] {
+        let f = check(&[(
+            name,
+            "MONGODB_URI=mongodb+srv://user:pass@cluster0.abcde.mongodb.net/myapp\n",
+        )]);
+        assert!(rules_of(&f, "literal-dsn").is_empty(), "{name}: {f:#?}");
+    }
+}
+
+#[test]
+fn pre_prod_is_staging_not_production() {
+    let f = check(&[(
+        "values-staging.yaml",
+        "db:\n  host: storefront-pre-prod.acme.internal\n",
+    )]);
+    assert!(
+        rules_of(&f, "cross-environment-target").is_empty(),
+        "{f:#?}"
+    );
+    let f = check(&[(
+        "values-staging.yaml",
+        "db:\n  host: db-prod1.acme.internal\n",
+    )]);
+    assert_eq!(
+        rules_of(&f, "cross-environment-target").len(),
+        1,
+        "numbered names: {f:#?}"
+    );
+}
+
+#[test]
+fn documentation_examples_are_not_config() {
+    let f = check(&[(
+        "api/openapi.yaml",
+        "components:\n  schemas:\n    DataSource:\n      properties:\n        connectionString:\n          example: postgresql://analytics:s3cr3t@warehouse.acme-corp.net:5432/analytics\n",
+    )]);
+    assert!(rules_of(&f, "literal-dsn").is_empty(), "{f:#?}");
+}
+
+#[test]
+fn split_fields_must_share_a_stem() {
+    let f = check(&[(
+        ".env.production",
+        "REDIS_HOST=redis.prod.internal\nSMTP_USER=mailer\nSMTP_PASSWORD=Smtp-Real-Pw\n",
+    )]);
+    assert!(rules_of(&f, "literal-dsn").is_empty(), "{f:#?}");
+    let f = check(&[(
+        ".env.staging",
+        "PGHOST=pg-main.prod.internal\nPGUSER=storefront_app\nPGPASSWORD=Zx81-prod-pass\n",
+    )]);
+    assert_eq!(
+        rules_of(&f, "literal-dsn").len(),
+        1,
+        "libpq variables: {f:#?}"
+    );
+    assert_eq!(
+        rules_of(&f, "cross-environment-target").len(),
+        1,
+        "libpq variables: {f:#?}"
+    );
+}
+
+#[test]
+fn kubernetes_env_lists_and_key_value_items_are_read() {
+    let f = check(&[(
+        "deploy/staging/deployment.yaml",
+        "spec:\n  containers:\n    - env:\n        - name: DB_HOST\n          value: prod-pg-cluster.internal\n        - name: DB_USER\n          value: app\n        - name: DB_PASSWORD\n          value: Vq3-pr0d-7Hx9\n",
+    )]);
+    assert_eq!(rules_of(&f, "literal-dsn").len(), 1, "{f:#?}");
+    assert!(
+        !rules_of(&f, "cross-environment-target").is_empty(),
+        "{f:#?}"
+    );
+    assert!(!format!("{f:?}").contains("Vq3-pr0d-7Hx9"));
+    let f = check(&[(
+        "overlays/staging/kustomization.yaml",
+        "configMapGenerator:\n  - name: app\n    literals:\n      - DB_HOST=prod-pg-cluster.internal\n",
+    )]);
+    assert_eq!(rules_of(&f, "cross-environment-target").len(), 1, "{f:#?}");
+}
+
+#[test]
+fn rails_database_yml_hosts_are_database_hosts() {
+    let f = check(&[(
+        "config/database.yml",
+        "production:\n  adapter: postgresql\n  host: pg-main.prod.internal\n  username: storefront\n  password: Zx81-prod-pass\n",
+    )]);
+    assert_eq!(rules_of(&f, "literal-dsn").len(), 1, "{f:#?}");
+}
+
+#[test]
+fn every_host_of_a_multi_host_string_is_judged() {
+    let f = check(&[(
+        "values-staging.yaml",
+        "db:\n  url: postgresql://app:${PW}@pg-1.staging.internal:5432,pg-1.prod.internal:5432/app\n",
+    )]);
+    assert_eq!(rules_of(&f, "cross-environment-target").len(), 1, "{f:#?}");
+}
+
+#[test]
+fn a_password_equal_to_the_scheme_masks_only_the_password() {
+    let f = check(&[(
+        ".env.production",
+        "DATABASE_URL=postgresql://postgres:postgres@pg.prod.internal/app\n",
+    )]);
+    let snippet = &f
+        .iter()
+        .find(|x| x.rule == "literal-dsn")
+        .unwrap()
+        .snippet
+        .as_ref()
+        .unwrap()
+        .text;
+    assert_eq!(
+        snippet,
+        "DATABASE_URL=postgresql://postgres:****@pg.prod.internal/app"
+    );
+}
+
+#[test]
+fn many_findings_on_one_long_line_stay_linear() {
+    let items: Vec<String> = (0..3000)
+        .map(|i| format!("{{\"url\":\"postgres://u{i}:Pw-{i}-x@db{i}.prod.internal/app\"}}"))
+        .collect();
+    let json = format!("{{\"items\":[{}]}}", items.join(","));
+    let f = check(&[("cfg/app.json", &json)]);
+    assert_eq!(rules_of(&f, "literal-dsn").len(), 3000);
+    // Each snippet is a window around its finding, not the whole 250 KB line.
+    assert!(
+        f.iter()
+            .all(|x| x.snippet.as_ref().is_none_or(|s| s.text.len() < 1000))
+    );
+}

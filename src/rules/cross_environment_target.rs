@@ -29,28 +29,31 @@ impl Rule for CrossEnvironmentTarget {
             if t.host_class != HostClass::Remote {
                 continue;
             }
-            let Some(target_env) = cx
-                .config
-                .environments
-                .env_of_host(crate::targets::host_only(&t.host))
-            else {
+            // Every host of a multi-host string is judged; the first that crosses is reported.
+            let crossing = t.hosts.iter().find_map(|h| {
+                let env = cx.config.environments.env_of_host(h)?;
+                let crosses = (file_env != Env::Production && env == Env::Production)
+                    || (file_env == Env::Production && env != Env::Production);
+                crosses.then(|| (h.clone(), env))
+            });
+            let Some((host, target_env)) = crossing else {
                 continue;
             };
-            let crosses = (file_env != Env::Production && target_env == Env::Production)
-                || (file_env == Env::Production && target_env != Env::Production);
-            if !crosses {
-                continue;
-            }
+            let shown = if t.hosts.len() > 1 {
+                host.clone()
+            } else {
+                t.host.clone()
+            };
             let what = match t.form {
                 Form::Dsn => format!("{} connection string", t.scheme),
                 Form::Split => "database host".into(),
-                Form::Host => format!("`{}` host", t.key_path),
+                Form::Host => "database host".into(),
             };
             let message = format!(
                 "{} config points at a {} database: {what} targets `{}` ({})",
                 file_env.as_str(),
                 target_env.as_str(),
-                t.host,
+                shown,
                 if t.key_path.is_empty() {
                     t.masked.clone()
                 } else {

@@ -33,22 +33,15 @@ impl Rule for LiteralDsn {
                 continue;
             }
             let literal_pw = t.credential == Credential::Literal;
+            // Example files show the shape of a connection; their values are not real.
+            if matches!(file.kind, FileKind::DotEnv { example: true }) {
+                continue;
+            }
+            // Loopback, sockets, reserved names and in-cluster or compose service names are not
+            // real targets, whatever password sits beside them (DESIGN: only real targets count).
             let severity = match t.host_class {
                 HostClass::Remote if literal_pw => Severity::Error,
-                // Example files show the shape of a target; only a real password is a finding there.
-                HostClass::Remote if matches!(file.kind, FileKind::DotEnv { example: true }) => {
-                    continue;
-                }
                 HostClass::Remote => Severity::Warning,
-                // An in-cluster service name with a real password still leaks the password,
-                // except in local compose stacks and throwaway environments.
-                HostClass::SingleLabel
-                    if literal_pw
-                        && file.kind != FileKind::Compose
-                        && !file.env.is_some_and(|e| e.is_throwaway()) =>
-                {
-                    Severity::Error
-                }
                 _ => continue,
             };
             let what = match t.form {

@@ -115,6 +115,14 @@ pub fn classify_host(host: &str) -> HostClass {
     if !valid || name.split('.').any(is_placeholder_label) {
         return HostClass::Placeholder;
     }
+    // Kubernetes in-cluster service names (`pg-rw.db.svc.cluster.local`, `redis.cache.svc`) are
+    // the long form of a single-label service name: they only resolve inside the cluster.
+    if name.ends_with(".svc.cluster.local")
+        || name.ends_with(".svc")
+        || name.ends_with(".cluster.local")
+    {
+        return HostClass::SingleLabel;
+    }
     if RESERVED_DOMAINS
         .iter()
         .any(|d| name == *d || name.strip_suffix(d).is_some_and(|p| p.ends_with('.')))
@@ -268,7 +276,7 @@ mod tests {
             ("10.1.2.3", Remote),
             ("2600:1f18::5", Remote),
             ("cluster0.abcde.mongodb.net", Remote),
-            ("postgres.default.svc.cluster.local", Remote),
+            ("postgres.default.svc.cluster.local", SingleLabel),
             ("münchen.de", Remote),
             ("localhost", Loopback),
             ("LOCALHOST.", Loopback),
