@@ -190,7 +190,12 @@ fn wanted(rules: &[Box<dyn Rule>], config: &Config, rel: &str) -> Option<Option<
             c.paths.is_match(rel)
         }
     });
-    (by_rule || by_custom).then_some(kind)
+    let by_path = || {
+        rules
+            .iter()
+            .any(|r| r.wants_path(&cx_for(r.id(), config), rel))
+    };
+    (by_rule || by_custom || by_path()).then_some(kind)
 }
 
 /// Why a path a rule wants is not read, when it is not a regular file.

@@ -59,10 +59,14 @@ impl RuleMeta {
 
 /// The compiled-in metadata files, one per rule id (built-in rules and engine diagnostics).
 const SOURCES: &[&str] = &[
+    include_str!("../rules/codeowners-syntax.yaml"),
     include_str!("../rules/cross-environment-target.yaml"),
+    include_str!("../rules/disabled-integrity-safeguard.yaml"),
     include_str!("../rules/invalid-suppression.yaml"),
     include_str!("../rules/literal-dsn.yaml"),
     include_str!("../rules/parse-error.yaml"),
+    include_str!("../rules/unprotected-config-path.yaml"),
+    include_str!("../rules/unserialized-chain-trigger.yaml"),
     include_str!("../rules/unused-suppression.yaml"),
 ];
 

@@ -23,6 +23,8 @@ pub struct Entry {
     pub group: usize,
     /// True when the source text at `value_span` is exactly `value`.
     pub exact: bool,
+    /// True for a YAML alias (`*name`): its value is reported where the anchor defines it.
+    pub alias: bool,
 }
 
 /// One file to check.
@@ -139,6 +141,7 @@ fn build_entries(file: &SourceFile) -> Vec<Entry> {
                 value: p.value,
                 value_span: p.value_span,
                 group: p.group,
+                alias: false,
             })
             .collect();
     }
@@ -192,6 +195,7 @@ fn flatten(text: &str, root: &Node, out: &mut Vec<Entry>, next_group: &mut usize
                 value: value.clone(),
                 value_span: span.clone(),
                 group,
+                alias: false,
             }),
             Node::Alias {
                 target: Some(t),
@@ -210,6 +214,7 @@ fn flatten(text: &str, root: &Node, out: &mut Vec<Entry>, next_group: &mut usize
                         value_span: span.clone(),
                         group,
                         exact: false,
+                        alias: true,
                     });
                 }
             }

@@ -163,16 +163,13 @@ fn dsn_target(
     key_path: &str,
     out: &mut Targets,
 ) {
-    if let Some(pw) = &d.password
-        && d.credential == Credential::Literal
-    {
+    // Every password-like part (password, sslpassword, key-store passwords) is masked when literal.
+    let parts = d.password.iter().chain(d.secrets.iter());
+    for pw in parts.filter(|p| dsn::classify_credential(&p.value) == Credential::Literal) {
         let raw = text.get(pw.span.clone()).unwrap_or("");
         let found = yaml::locate(&file.text, &span, raw);
-        if found != span || raw.is_empty() {
-            out.secrets.push(found);
-        } else {
-            out.secrets.push(span.clone());
-        }
+        out.secrets
+            .push(if raw.is_empty() { span.clone() } else { found });
     }
     let class = best_class(d);
     out.items.push(Target {
@@ -249,7 +246,7 @@ pub fn find(file: &SourceFile) -> Targets {
         }
         return out;
     }
-    for e in entries {
+    for e in entries.iter().filter(|e| !e.alias) {
         for d in dsn::find_dsns(&e.value) {
             let span = map_span(file, e, &d.span);
             dsn_target(file, &d, &e.value, span, &e.path, &mut out);

@@ -57,6 +57,19 @@ fn storefront_example_reports_the_incident_and_exits_1() {
         stdout.contains("charts/storefront/values-staging.yaml:4:"),
         "{stdout}"
     );
+    // The bot-owned staging file, with the CODEOWNERS line that decided it and the line to add.
+    assert!(
+        stdout.contains("warning[unprotected-config-path]: only a bot approves changes"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(".github/CODEOWNERS:4: the line that decides who approves `charts/storefront/values-staging.yaml`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("/charts/storefront/values-staging.yaml @acme/storefront-backend"),
+        "{stdout}"
+    );
     assert!(!stdout.contains(PASSWORD), "password leaked:\n{stdout}");
     assert!(
         !stdout.contains("values-production.yaml:"),
@@ -255,10 +268,14 @@ fn explicit_files_are_checked_even_when_gitignored() {
 
 #[test]
 fn inline_suppressions_need_a_reason_and_a_finding() {
-    let dir = repo(&[(
-        "values.yaml",
-        b"# premortem: ignore[literal-dsn] shared demo database, read-only\nurl: postgresql://app:Zx81-pass@pg-main.db.internal/app\nother: 1 # premortem: ignore[literal-dsn] nothing here\n",
-    )]);
+    let dir = repo(&[
+        // A human owns the file, so only the suppressions are in question.
+        (".github/CODEOWNERS", b"* @acme/dba\n"),
+        (
+            "values.yaml",
+            b"# premortem: ignore[literal-dsn] shared demo database, read-only\nurl: postgresql://app:Zx81-pass@pg-main.db.internal/app\nother: 1 # premortem: ignore[literal-dsn] nothing here\n",
+        ),
+    ]);
     let out = premortem()
         .args(["check", "--format", "json"])
         .arg(dir.path())

@@ -4,6 +4,14 @@
 
 use std::ops::Range;
 
+pub mod go;
+pub mod java;
+pub mod javascript;
+pub mod python;
+pub mod ruby;
+mod shared;
+pub mod sql_text;
+
 /// A source language premortem can analyse for destructive test setup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Lang {
@@ -68,4 +76,61 @@ pub struct Context {
 pub struct FileAnalysis {
     pub unguarded: Vec<UnguardedOp>,
     pub exports: Exports,
+}
+
+/// The language of a test source file, by its extension.
+pub fn lang_for_path(path: &str) -> Option<Lang> {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "py" => Lang::Python,
+        "js" | "mjs" | "cjs" | "jsx" => Lang::JavaScript,
+        "ts" | "mts" | "cts" => Lang::TypeScript,
+        "tsx" => Lang::Tsx,
+        "rb" => Lang::Ruby,
+        "go" => Lang::Go,
+        "java" => Lang::Java,
+        _ => return None,
+    })
+}
+
+/// Analyse one file in the given language.
+pub fn analyze(lang: Lang, source: &str, ctx: &Context) -> Result<FileAnalysis, String> {
+    match lang {
+        Lang::Python => python::analyze(source, ctx),
+        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => javascript::analyze(lang, source, ctx),
+        Lang::Ruby => ruby::analyze(source, ctx),
+        Lang::Go => go::analyze(source, ctx),
+        Lang::Java => java::analyze(source, ctx),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_follow_the_extension() {
+        let cases = [
+            ("tests/conftest.py", Some(Lang::Python)),
+            ("a/b.test.js", Some(Lang::JavaScript)),
+            ("x.mjs", Some(Lang::JavaScript)),
+            ("x.cjs", Some(Lang::JavaScript)),
+            ("x.jsx", Some(Lang::JavaScript)),
+            ("x.spec.ts", Some(Lang::TypeScript)),
+            ("x.mts", Some(Lang::TypeScript)),
+            ("x.cts", Some(Lang::TypeScript)),
+            ("x.TSX", Some(Lang::Tsx)),
+            ("spec/x_spec.rb", Some(Lang::Ruby)),
+            ("x_test.go", Some(Lang::Go)),
+            ("FooTest.java", Some(Lang::Java)),
+            ("x.d/readme", None),
+            ("Makefile", None),
+            ("x.pyc", None),
+            ("x.json", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(lang_for_path(path), want, "{path}");
+        }
+    }
 }

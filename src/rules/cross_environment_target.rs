@@ -51,10 +51,10 @@ impl Rule for CrossEnvironmentTarget {
                 file_env.as_str(),
                 target_env.as_str(),
                 t.host,
-                if matches!(t.form, Form::Dsn) {
+                if t.key_path.is_empty() {
                     t.masked.clone()
                 } else {
-                    t.key_path.clone()
+                    format!("at `{}`", t.key_path)
                 },
             );
             let help = format!(

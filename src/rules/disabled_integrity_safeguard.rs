@@ -23,14 +23,148 @@
 //! the caller decides that from the path and passes `throwaway_env`, which silences the file.
 
 use std::ops::Range;
+use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
+
+use crate::classify::FileKind;
+use crate::finding::{Diagnostic, Severity};
+use crate::rules::{Cx, FileOut, Rule};
+use crate::source::SourceFile;
 use crate::syntax::sql::{Item, SetScope, items};
+use crate::syntax::yaml::Node;
 
-/// How serious a finding is (every finding of this rule is an error by default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
-    /// Fails the check by default.
-    Error,
+/// The rule as the engine runs it: `postgresql.conf` files, YAML (Helm values, manifests,
+/// compose files) and SQL, except in throwaway environments (dev, test, CI, local; CI
+/// pipeline definitions count as CI whatever their name).
+pub struct DisabledIntegritySafeguard;
+
+impl Rule for DisabledIntegritySafeguard {
+    fn id(&self) -> &'static str {
+        "disabled-integrity-safeguard"
+    }
+
+    fn wants(&self, kind: FileKind, _path: &str) -> bool {
+        matches!(
+            kind,
+            FileKind::PgConf
+                | FileKind::Sql
+                | FileKind::HelmValues
+                | FileKind::Yaml
+                | FileKind::Compose
+        )
+    }
+
+    fn check_file(&self, file: &SourceFile, _cx: &Cx, out: &mut FileOut) {
+        let throwaway = file.env.is_some_and(|e| e.is_throwaway()) || is_ci_config(&file.path);
+        if throwaway || !may_mention_a_guard(&file.text) {
+            return;
+        }
+        let settings = match file.kind {
+            FileKind::PgConf => scan_conf(&file.text, 0, false),
+            FileKind::Sql => scan_sql_text(&file.text, false),
+            // One document at a time: `fsync` counts only in a document about PostgreSQL.
+            _ => file
+                .yaml()
+                .docs
+                .iter()
+                .flat_map(|doc| scan_yaml(&file.text, &yaml_scalars(doc), false))
+                .collect(),
+        };
+        for s in settings {
+            out.diags
+                .push(Diagnostic::new(self.id(), &file.path, s.span, s.message).help(s.help));
+        }
+    }
+}
+
+/// CI pipeline definitions: their databases are throwaway whatever the file is called.
+fn is_ci_config(path: &str) -> bool {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    let dirs: Vec<&str> = path.split('/').collect();
+    let dirs = &dirs[..dirs.len().saturating_sub(1)];
+    dirs.windows(2)
+        .any(|w| w[0] == ".github" && (w[1] == "workflows" || w[1] == "actions"))
+        || dirs
+            .iter()
+            .any(|d| matches!(*d, ".circleci" | ".buildkite" | ".woodpecker"))
+        || dirs.windows(2).any(|w| w == [".gitlab", "ci"])
+        || matches!(
+            file,
+            ".gitlab-ci.yml"
+                | ".gitlab-ci.yaml"
+                | ".travis.yml"
+                | ".drone.yml"
+                | "bitbucket-pipelines.yml"
+                | "azure-pipelines.yml"
+                | "azure-pipelines.yaml"
+        )
+}
+
+/// A cheap prefilter: every finding needs one of these words, so most files are never scanned
+/// (and SQL files are never lexed a second time).
+fn may_mention_a_guard(text: &str) -> bool {
+    static WORDS: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build([
+                "fsync",
+                "full_page",
+                "fullpage",
+                "full-page",
+                "zero_damaged",
+                "zerodamaged",
+                "zero-damaged",
+                "checksum",
+            ])
+            .ok()
+    });
+    // `postgres -F` turns fsync off without naming it.
+    text.contains("-F") || WORDS.as_ref().is_none_or(|w| w.is_match(text))
+}
+
+/// The scalars of one YAML document, in document order, with their key paths.
+fn yaml_scalars(doc: &Node) -> Vec<YamlScalar> {
+    let mut out = Vec::new();
+    // Iterative: documents may be deep.
+    let mut stack: Vec<(&Node, Vec<PathSeg>)> = vec![(doc, Vec::new())];
+    while let Some((node, path)) = stack.pop() {
+        match node {
+            Node::Scalar { value, span, .. } => out.push(YamlScalar {
+                path,
+                value: value.clone(),
+                span: span.clone(),
+            }),
+            Node::Alias {
+                target: Some(t),
+                span,
+            } => {
+                if let Some(v) = t.as_str() {
+                    out.push(YamlScalar {
+                        path,
+                        value: v.to_string(),
+                        span: span.clone(),
+                    });
+                }
+            }
+            Node::Alias { target: None, .. } => {}
+            Node::Seq { items, .. } => {
+                for (i, item) in items.iter().enumerate().rev() {
+                    let mut p = path.clone();
+                    p.push(PathSeg::Index(i));
+                    stack.push((item, p));
+                }
+            }
+            Node::Map { entries, .. } => {
+                for (k, v) in entries.iter().rev() {
+                    let mut p = path.clone();
+                    p.push(PathSeg::Key(k.as_str().unwrap_or("").to_string()));
+                    stack.push((v, p));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// One unsafe setting.
@@ -495,59 +629,13 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// YAML scalars with key paths and byte spans, as the engine's YAML adapter provides them.
+    /// YAML scalars with key paths and byte spans, from the engine's YAML tree.
     fn scalars(src: &str) -> Vec<YamlScalar> {
-        use saphyr_parser::{Event, Parser};
-        enum Frame {
-            Map(Option<String>),
-            Seq(usize),
-        }
-        fn next_seg(stack: &mut [Frame]) -> Option<PathSeg> {
-            match stack.last_mut()? {
-                Frame::Map(key) => Some(PathSeg::Key(key.take().unwrap_or_default())),
-                Frame::Seq(n) => {
-                    *n += 1;
-                    Some(PathSeg::Index(*n - 1))
-                }
-            }
-        }
-        let byte = |ci: usize| src.char_indices().nth(ci).map_or(src.len(), |(b, _)| b);
-        let (mut stack, mut path, mut out) = (Vec::new(), Vec::new(), Vec::new());
-        for ev in Parser::new_from_str(src) {
-            let Ok((ev, span)) = ev else { break };
-            match ev {
-                Event::Scalar(v, ..) => match stack.last_mut() {
-                    Some(Frame::Map(key)) if key.is_none() => *key = Some(v.to_string()),
-                    _ => {
-                        let mut p = path.clone();
-                        p.extend(next_seg(&mut stack));
-                        out.push(YamlScalar {
-                            path: p,
-                            value: v.to_string(),
-                            span: byte(span.start.index())..byte(span.end.index()),
-                        });
-                    }
-                },
-                Event::MappingStart(..) | Event::SequenceStart(..) => {
-                    if let Some(seg) = next_seg(&mut stack) {
-                        path.push(seg);
-                    }
-                    stack.push(if matches!(ev, Event::MappingStart(..)) {
-                        Frame::Map(None)
-                    } else {
-                        Frame::Seq(0)
-                    });
-                }
-                Event::MappingEnd | Event::SequenceEnd => {
-                    stack.pop();
-                    if !stack.is_empty() {
-                        path.pop();
-                    }
-                }
-                _ => {}
-            }
-        }
-        out
+        crate::syntax::yaml::parse(src)
+            .docs
+            .iter()
+            .flat_map(yaml_scalars)
+            .collect()
     }
 
     /// (setting name, exact text at the span) of every finding in a YAML file.
@@ -756,6 +844,75 @@ mod tests {
         for src in cases {
             assert!(yaml(src).is_empty(), "{src}: {:?}", yaml(src));
         }
+    }
+
+    #[test]
+    fn yaml_scalars_keep_document_order_paths_and_spans() {
+        let src = "a:\n  b: [x, \"y\"]\n  c: &v z\n  d: *v\n";
+        let got: Vec<(Vec<PathSeg>, String, String)> = scalars(src)
+            .into_iter()
+            .map(|s| (s.path, s.value, src[s.span].to_string()))
+            .collect();
+        let key = |k: &str| PathSeg::Key(k.to_string());
+        assert_eq!(
+            got,
+            vec![
+                (
+                    vec![key("a"), key("b"), PathSeg::Index(0)],
+                    "x".into(),
+                    "x".into()
+                ),
+                (
+                    vec![key("a"), key("b"), PathSeg::Index(1)],
+                    "y".into(),
+                    "\"y\"".into()
+                ),
+                (vec![key("a"), key("c")], "z".into(), "&v z".into()),
+                (vec![key("a"), key("d")], "z".into(), "*v".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn ci_pipeline_definitions_are_throwaway() {
+        let cases = [
+            (".github/workflows/build.yml", true),
+            ("services/api/.github/workflows/build.yml", true),
+            (".github/actions/db/action.yml", true),
+            (".gitlab-ci.yml", true),
+            (".gitlab/ci/test.yml", true),
+            (".circleci/config.yml", true),
+            ("bitbucket-pipelines.yml", true),
+            // Near misses: names that only look like CI.
+            (".github/CODEOWNERS.yml", false),
+            ("deploy/workflows/build.yml", false),
+            ("docs/gitlab-ci.yml", false),
+            ("k8s/postgres.yaml", false),
+        ];
+        for (path, want) in cases {
+            assert_eq!(is_ci_config(path), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn prefilter_keeps_every_spelling_the_scanners_read() {
+        for text in [
+            "fsync = off",
+            "POSTGRESQL_FSYNC: off",
+            "fullPageWrites: false",
+            "FULL_PAGE_WRITES=off",
+            "zero_damaged_pages = on",
+            "ignore_checksum_failure: on",
+            "dataChecksums: false",
+            "POSTGRES_INITDB_ARGS: --no-data-checksums",
+            "command: postgres -F",
+        ] {
+            assert!(may_mention_a_guard(text), "{text}");
+        }
+        assert!(!may_mention_a_guard(
+            "max_connections = 100\nwork_mem = 4MB\n"
+        ));
+        assert!(!may_mention_a_guard("command: postgres -f x"));
     }
 
     proptest! {

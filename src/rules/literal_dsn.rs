@@ -35,6 +35,10 @@ impl Rule for LiteralDsn {
             let literal_pw = t.credential == Credential::Literal;
             let severity = match t.host_class {
                 HostClass::Remote if literal_pw => Severity::Error,
+                // Example files show the shape of a target; only a real password is a finding there.
+                HostClass::Remote if matches!(file.kind, FileKind::DotEnv { example: true }) => {
+                    continue;
+                }
                 HostClass::Remote => Severity::Warning,
                 // An in-cluster service name with a real password still leaks the password,
                 // except in local compose stacks and throwaway environments.

@@ -24,6 +24,9 @@ pub fn all() -> Vec<Box<dyn Rule>> {
     vec![
         Box::new(literal_dsn::LiteralDsn),
         Box::new(cross_environment_target::CrossEnvironmentTarget),
+        Box::new(unprotected_config_path::UnprotectedConfigPath::default()),
+        Box::new(unserialized_chain_trigger::UnserializedChainTrigger),
+        Box::new(disabled_integrity_safeguard::DisabledIntegritySafeguard),
     ]
 }
 
@@ -35,6 +38,12 @@ pub trait Rule: Send + Sync {
 
     /// Whether the rule reads files of this kind at this path. Decided before the file is read.
     fn wants(&self, kind: FileKind, path: &str) -> bool;
+
+    /// Whether the rule wants this path whatever its kind (path globs from the rule's options):
+    /// such a file is read even when no kind is known, and is listed in `Repo::scanned`.
+    fn wants_path(&self, _cx: &Cx, _path: &str) -> bool {
+        false
+    }
 
     /// Checks one file.
     fn check_file(&self, _file: &SourceFile, _cx: &Cx, _out: &mut FileOut) {}

@@ -50,17 +50,111 @@ mod body;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use crate::syntax::sql::migrations::{down_sections, migration_set, migration_sort_key};
+use crate::classify::{FileKind, classify};
+use crate::finding::{Diagnostic, Severity};
+use crate::rules::{Cx, FileOut, Repo, Rule};
+use crate::source::SourceFile;
+use crate::syntax::sql::migrations::{
+    down_sections, is_migration_path, migration_set, migration_sort_key,
+};
 use crate::syntax::sql::{IndexDef, Item, LexError, TokenKind, items, lex};
 use body::{ChainRead, ReadKind, canonical, same_table};
 
-/// How serious a verdict is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    /// Fails the check by default.
-    Error,
-    /// Reported; fails only with `--fail-on warning`.
-    Warning,
+/// The rule as the engine runs it: each migration is parsed once in the per-file pass (the
+/// parse is the fact), and the repo pass replays every migration set and judges it.
+///
+/// Pre-commit passes only the changed files, so in a partial run the other migrations of each
+/// affected set are read from the repository: a fix in a later migration still clears an
+/// earlier file. Findings (and `parse-error` diagnostics) are reported only in scanned files;
+/// an effective definition in a file nobody touched is reported by the full run.
+pub struct UnserializedChainTrigger;
+
+impl Rule for UnserializedChainTrigger {
+    fn id(&self) -> &'static str {
+        "unserialized-chain-trigger"
+    }
+
+    fn wants(&self, kind: FileKind, path: &str) -> bool {
+        kind == FileKind::Sql && is_migration_path(path)
+    }
+
+    fn check_file(&self, file: &SourceFile, _cx: &Cx, out: &mut FileOut) {
+        out.fact(&file.path, parse_migration(&file.path, &file.text));
+    }
+
+    fn check_repo(&self, repo: &Repo, cx: &Cx, out: &mut Vec<Diagnostic>) {
+        let mut files: Vec<ParsedMigration> = repo
+            .facts::<ParsedMigration>()
+            .map(|(_, m)| m.clone())
+            .collect();
+        if files.is_empty() {
+            return;
+        }
+        if repo.partial {
+            let more = unscanned_migrations(repo, cx, &files);
+            files.extend(more);
+        }
+        for v in judge_repo(files) {
+            if repo.scanned.binary_search(&v.path).is_err() {
+                continue;
+            }
+            let rule = match v.kind {
+                VerdictKind::ParseError => "parse-error",
+                _ => self.id(),
+            };
+            let mut d = Diagnostic::new(rule, &v.path, v.span, v.message).help(v.help);
+            // Errors take the configured severity; the tie warning stays a warning.
+            if v.kind == VerdictKind::TimestampOnlyOrder {
+                d = d.severity(Severity::Warning);
+            }
+            out.push(d);
+        }
+    }
+}
+
+/// The migrations of the sets `have` belongs to that were not scanned, read from the repository.
+fn unscanned_migrations(repo: &Repo, cx: &Cx, have: &[ParsedMigration]) -> Vec<ParsedMigration> {
+    let known: BTreeSet<&str> = have.iter().map(|m| m.path.as_str()).collect();
+    let sets: BTreeSet<String> = have.iter().map(|m| migration_set(&m.path)).collect();
+    let mut out = Vec::new();
+    for set in &sets {
+        // A set rooted at a `migrations`-like directory spans its subdirectories (Prisma,
+        // Diesel); any other set is one directory, so a root-level file never walks the repo.
+        let deep = !set.is_empty() && migration_set(&format!("{set}/d/x.sql")) == *set;
+        let dir = repo.root.join(set);
+        let walker = ignore::WalkBuilder::new(&dir)
+            .hidden(false)
+            .require_git(false)
+            .follow_links(false)
+            .max_depth(if deep { None } else { Some(1) })
+            .filter_entry(|e| e.file_name() != ".git")
+            .build();
+        for entry in walker.flatten() {
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            let Ok(rel) = entry.path().strip_prefix(repo.root) else {
+                continue;
+            };
+            let rel: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            let rel = rel.join("/");
+            if known.contains(rel.as_str())
+                || classify(&rel) != Some(FileKind::Sql)
+                || !is_migration_path(&rel)
+                || migration_set(&rel) != *set
+                || cx.config.exclude.is_match(&rel)
+            {
+                continue;
+            }
+            if let Some(text) = (repo.read)(&rel) {
+                out.push(parse_migration(&rel, &text));
+            }
+        }
+    }
+    out
 }
 
 /// What a verdict is about.
@@ -535,7 +629,6 @@ fn namespace(function: &str) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::syntax::sql::migrations::is_migration_path;
     use proptest::prelude::*;
 
     /// The trigger of incident 002, as first shipped: predecessor read with no lock.

@@ -12,6 +12,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 mod classify;
 mod keyvalue;
 mod mask;
+mod native;
 mod scan;
 mod uri;
 
@@ -21,7 +22,9 @@ pub use mask::mask_secrets;
 /// How a connection string is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DsnForm {
-    /// `scheme://user:password@host:port/db?params`, including JDBC and SQLAlchemy schemes.
+    /// `scheme://user:password@host:port/db?params`, including JDBC and SQLAlchemy schemes,
+    /// and the URI-like driver forms `user:password@tcp(host:port)/db` (Go MySQL, scheme
+    /// `mysql`) and `jdbc:oracle:thin:user/password@//host:port/service`.
     Uri,
     /// libpq keyword/value form: `host=... port=... dbname=...`.
     Conninfo,
@@ -173,14 +176,28 @@ impl Dsn {
     }
 }
 
-/// Trigger words: `://` starts a URI, the rest start a key=value scan of their line.
+/// Trigger words: `://` starts a URI, `@tcp(`/`@unix(` a Go MySQL DSN, `jdbc:oracle:` an Oracle
+/// URL; the rest start a key=value scan of their line.
 static TRIGGERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasickBuilder::new()
         .ascii_case_insensitive(true)
         .match_kind(MatchKind::LeftmostFirst)
-        .build(["://", "host", "server", "data source", "addr"])
+        .build(TRIGGER_WORDS)
         .expect("static patterns compile")
 });
+
+const TRIGGER_WORDS: [&str; 8] = [
+    "://",
+    "@tcp(",
+    "@unix(",
+    "jdbc:oracle:",
+    "host",
+    "server",
+    "data source",
+    "addr",
+];
+/// Triggers before this index parse one string at the match; the rest scan key=value runs.
+const FIRST_KEY_WORD: usize = 4;
 
 /// Every connection string found anywhere inside `text` (a config value, a line, a block scalar,
 /// a code string), in order of position.
@@ -190,21 +207,41 @@ pub fn find_dsns(text: &str) -> Vec<Dsn> {
     let mut covered = 0;
     // Where the next key=value scan may start.
     let mut kv_cursor = 0;
+    let mut templates = scan::TemplateState::new();
+    // Work allowed for key=value scans on the current line, linear in its length, so that one
+    // pathological line neither takes quadratic time nor starves the lines after it.
+    let mut budget = 0;
+    let mut budget_line_end = 0;
     for m in TRIGGERS.find_iter(text) {
         let p = m.start();
         if p < covered {
             continue;
         }
-        if m.pattern().as_usize() == 0 {
-            if let Some(dsn) = uri::parse_at(text, p, false)
+        if p >= budget_line_end {
+            budget_line_end =
+                memchr::memchr(b'\n', &text.as_bytes()[p..]).map_or(text.len(), |k| p + k + 1);
+            budget = (budget_line_end - p)
+                .saturating_mul(8)
+                .saturating_add(1 << 16);
+        }
+        let pattern = m.pattern().as_usize();
+        if pattern < FIRST_KEY_WORD {
+            let found = match pattern {
+                0 => uri::parse_at(text, p, false),
+                1 | 2 => native::go_mysql(text, p),
+                _ => native::oracle(text, p),
+            };
+            if let Some(dsn) = found
                 && dsn.span.start >= covered
+                && !templates.inside(text, dsn.span.start)
             {
                 covered = dsn.span.end;
                 out.push(dsn);
             }
-        } else if p >= kv_cursor {
+        } else if p >= kv_cursor && budget > 0 {
             let before = out.len();
-            kv_cursor = keyvalue::scan(text, p, covered.max(kv_cursor), &mut out);
+            let from = covered.max(kv_cursor);
+            kv_cursor = keyvalue::scan(text, p, from, &mut out, &mut templates, &mut budget);
             if let Some(last) = out.get(before..).and_then(|found| found.last()) {
                 covered = covered.max(last.span.end);
             }

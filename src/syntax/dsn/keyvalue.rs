@@ -5,9 +5,12 @@
 //! `addr`) for the longest run of well-formed pairs. A run counts only with a host key and a
 //! second connection key, so prose and shell assignments are left alone.
 
+use std::cell::Cell;
 use std::ops::Range;
 
-use super::scan::{floor_boundary, inside_template, is_blank, skip_blanks, template_end};
+use super::scan::{
+    TemplateState, closes_string, floor_boundary, param_follows, skip_blanks, template_end,
+};
 use super::{Dsn, DsnForm, Host, HostClass, Part, classify_host};
 
 /// How far before a trigger word a run may start.
@@ -77,26 +80,41 @@ const SECOND: u8 = 2;
 
 /// Scans the line of the trigger word at `p` for key=value connection strings that start at or
 /// after `from` and no later than `p`; pushes them and returns where the next scan may start.
-pub(super) fn scan(text: &str, p: usize, from: usize, out: &mut Vec<Dsn>) -> usize {
+/// Every attempt is charged to `budget` (bytes looked at), so a pathological line cannot make
+/// the scan quadratic; once it is spent, no more attempts are made.
+pub(super) fn scan(
+    text: &str,
+    p: usize,
+    from: usize,
+    out: &mut Vec<Dsn>,
+    templates: &mut TemplateState,
+    budget: &mut usize,
+) -> usize {
     let b = text.as_bytes();
-    let line_start = memchr::memrchr(b'\n', &b[..p]).map_or(0, |i| i + 1);
-    let line_end = memchr::memchr(b'\n', &b[p..]).map_or(b.len(), |i| p + i);
-    let mut s = line_start
-        .max(from)
-        .max(floor_boundary(text, p.saturating_sub(WINDOW)));
+    let lo = floor_boundary(text, p.saturating_sub(WINDOW)).max(from);
+    let lo = memchr::memrchr(b'\n', &b[lo..p]).map_or(lo, |i| lo + i + 1);
+    let hi = floor_boundary(text, p.saturating_add(MAX_RUN));
+    let line_end = memchr::memchr(b'\n', &b[p..hi]).map_or(hi, |i| p + i);
+    let mut s = lo;
     let mut resume = p + 1;
-    while s <= p && s < line_end {
-        if b[s].is_ascii_alphabetic() && (s == 0 || is_delimiter(b[s - 1])) {
-            let quote = s
-                .checked_sub(1)
-                .map(|k| b[k])
-                .filter(|c| matches!(c, b'"' | b'\'' | b'`'));
-            let limit = floor_boundary(text, line_end.min(s + MAX_RUN));
-            let found = ado(text, s, limit, quote).or_else(|| conninfo(text, s, limit, quote));
-            if let Some(dsn) = found.filter(|d| !inside_template(text, d.span.start)) {
+    while s <= p && s < line_end && *budget > 0 {
+        let after_bom = s == 3 && text.starts_with('\u{FEFF}');
+        if b[s].is_ascii_alphabetic() && (s == 0 || after_bom || is_delimiter(b[s - 1])) {
+            let ln = Line {
+                text,
+                limit: floor_boundary(text, line_end.min(s + MAX_RUN)),
+                quote: Some(b[s.saturating_sub(1)])
+                    .filter(|c| s > 0 && matches!(c, b'"' | b'\'' | b'`')),
+                reach: Cell::new(s),
+            };
+            let found = ado(&ln, s).or_else(|| conninfo(&ln, s));
+            *budget = budget.saturating_sub(ln.reach.get() - s + 1);
+            if let Some(dsn) = found {
                 s = dsn.span.end;
                 resume = resume.max(s);
-                out.push(dsn);
+                if !templates.inside(text, dsn.span.start) {
+                    out.push(dsn);
+                }
                 continue;
             }
         }
@@ -113,6 +131,28 @@ fn is_delimiter(c: u8) -> bool {
         )
 }
 
+/// The stretch of a line a run is parsed in, and how far parsing has looked (the work charged
+/// against the scan budget).
+struct Line<'a> {
+    text: &'a str,
+    limit: usize,
+    /// The quote right before the run, which ends unquoted values.
+    quote: Option<u8>,
+    reach: Cell<usize>,
+}
+
+impl Line<'_> {
+    fn bytes(&self) -> &[u8] {
+        self.text.as_bytes()
+    }
+
+    /// Records that parsing looked up to `j`, and passes it through.
+    fn touch(&self, j: usize) -> usize {
+        self.reach.set(self.reach.get().max(j));
+        j
+    }
+}
+
 /// One `key=value` pair: raw ranges in the text (the value inside any quotes or braces).
 struct Pair {
     key: Range<usize>,
@@ -127,7 +167,8 @@ struct Pair {
 // libpq conninfo
 
 /// Parses one conninfo pair at `i`: `key = value`, `key='quoted \' value'`.
-fn conninfo_pair(b: &[u8], i: usize, limit: usize, quote: Option<u8>) -> Option<Pair> {
+fn conninfo_pair(ln: &Line<'_>, i: usize) -> Option<Pair> {
+    let (b, limit, quote) = (ln.bytes(), ln.limit, ln.quote);
     let mut j = i;
     while j < limit
         && (b[j].is_ascii_lowercase() || b[j] == b'_' || (j > i && b[j].is_ascii_digit()))
@@ -139,7 +180,7 @@ fn conninfo_pair(b: &[u8], i: usize, limit: usize, quote: Option<u8>) -> Option<
     }
     let key = i..j;
     j = skip_blanks(b, j, limit);
-    if b.get(j) != Some(&b'=') || j >= limit {
+    if b.get(ln.touch(j)) != Some(&b'=') || j >= limit {
         return None;
     }
     j = skip_blanks(b, j + 1, limit);
@@ -148,6 +189,7 @@ fn conninfo_pair(b: &[u8], i: usize, limit: usize, quote: Option<u8>) -> Option<
         let mut k = start;
         loop {
             if k >= limit {
+                ln.touch(limit);
                 return None;
             }
             match b[k] {
@@ -160,7 +202,7 @@ fn conninfo_pair(b: &[u8], i: usize, limit: usize, quote: Option<u8>) -> Option<
             key,
             value: start..k,
             wrap: Some(b'\''),
-            end: k + 1,
+            end: ln.touch(k + 1),
         });
     }
     let start = j;
@@ -170,7 +212,7 @@ fn conninfo_pair(b: &[u8], i: usize, limit: usize, quote: Option<u8>) -> Option<
             continue;
         }
         let c = b[j];
-        if c.is_ascii_whitespace() || matches!(c, b'\'' | b'"' | b'`') {
+        if c.is_ascii_whitespace() || (matches!(c, b'\'' | b'"' | b'`') && closes_string(b, j)) {
             break;
         }
         j = if c == b'\\' {
@@ -183,19 +225,13 @@ fn conninfo_pair(b: &[u8], i: usize, limit: usize, quote: Option<u8>) -> Option<
         key,
         value: start..j,
         wrap: None,
-        end: j,
+        end: ln.touch(j),
     })
 }
 
 /// Walks the conninfo pairs starting at `s`, calling `f` on each; returns the run's end.
-fn conninfo_run(
-    text: &str,
-    s: usize,
-    limit: usize,
-    quote: Option<u8>,
-    mut f: impl FnMut(&str, &Pair),
-) -> usize {
-    let b = text.as_bytes();
+fn conninfo_run(ln: &Line<'_>, s: usize, mut f: impl FnMut(&str, &Pair)) -> usize {
+    let (text, b, limit) = (ln.text, ln.bytes(), ln.limit);
     let mut pos = s;
     let mut end = s;
     for n in 0..MAX_PAIRS {
@@ -206,7 +242,7 @@ fn conninfo_run(
             }
             pos = next;
         }
-        let Some(pair) = conninfo_pair(b, pos, limit, quote) else {
+        let Some(pair) = conninfo_pair(ln, pos) else {
             break;
         };
         let key = &text[pair.key.clone()];
@@ -220,26 +256,24 @@ fn conninfo_run(
     end
 }
 
-fn conninfo(text: &str, s: usize, limit: usize, quote: Option<u8>) -> Option<Dsn> {
-    if follows_shell_word(text, s) {
-        return None;
-    }
+fn conninfo(ln: &Line<'_>, s: usize) -> Option<Dsn> {
+    let text = ln.text;
     let mut flags = 0;
-    let end = conninfo_run(text, s, limit, quote, |key, _| {
+    let end = conninfo_run(ln, s, |key, _| {
         flags |= match key {
             "host" | "hostaddr" => HOST,
             "dbname" | "database" | "user" | "password" | "port" => SECOND,
             _ => 0,
         };
     });
-    if flags != HOST | SECOND {
+    if flags != HOST | SECOND || follows_shell_word(text, s) {
         return None;
     }
     let mut dsn = Dsn::new(DsnForm::Conninfo, "libpq".to_string(), s..end);
     let mut host = None;
     let mut hostaddr = None;
     let mut port = None;
-    conninfo_run(text, s, limit, quote, |key, pair| {
+    conninfo_run(ln, s, |key, pair| {
         let part = || Part {
             value: unescape_backslashes(&text[pair.value.clone()]),
             span: pair.value.clone(),
@@ -328,12 +362,18 @@ enum AdoKey {
 }
 
 fn ado_key(raw: &str) -> AdoKey {
-    let key: String = raw
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '_'))
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    match key.as_str() {
+    // Keys are at most 40 bytes (see `ado_pair`): normalise on the stack.
+    let mut buf = [0u8; 40];
+    let mut len = 0;
+    for c in raw.bytes().filter(|c| !matches!(c, b' ' | b'_')) {
+        if len == buf.len() {
+            return AdoKey::Other;
+        }
+        buf[len] = c.to_ascii_lowercase();
+        len += 1;
+    }
+    let key = std::str::from_utf8(&buf[..len]).unwrap_or_default();
+    match key {
         "server" | "datasource" | "host" | "address" | "addr" | "networkaddress" | "servername"
         | "hostname" => AdoKey::Server,
         "password" | "pwd" => AdoKey::Password,
@@ -346,12 +386,13 @@ fn ado_key(raw: &str) -> AdoKey {
 }
 
 /// Parses one ADO pair at `i`: `Key Name = value`, `{braced;value}`, `"quoted ""value"""`.
-fn ado_pair(b: &[u8], i: usize, limit: usize, quote: Option<u8>) -> Option<Pair> {
+fn ado_pair(ln: &Line<'_>, i: usize) -> Option<Pair> {
+    let (b, limit, quote) = (ln.bytes(), ln.limit, ln.quote);
     let mut j = i;
     while j < limit && (b[j].is_ascii_alphanumeric() || matches!(b[j], b' ' | b'_' | b'.' | b'-')) {
         j += 1;
     }
-    if j == i || j >= limit || b[j] != b'=' || j - i > 40 {
+    if j == i || ln.touch(j) >= limit || b[j] != b'=' || j - i > 40 {
         return None;
     }
     let mut key_end = j;
@@ -374,6 +415,7 @@ fn ado_pair(b: &[u8], i: usize, limit: usize, quote: Option<u8>) -> Option<Pair>
         let mut k = start;
         loop {
             if k >= limit {
+                ln.touch(limit);
                 return None;
             }
             if b[k] == close {
@@ -389,15 +431,20 @@ fn ado_pair(b: &[u8], i: usize, limit: usize, quote: Option<u8>) -> Option<Pair>
             key,
             value: start..k,
             wrap: open,
-            end: k + 1,
+            end: ln.touch(k + 1),
         });
     }
     let start = j;
-    while j < limit && !matches!(b[j], b';' | b'"' | b'`') && Some(b[j]) != quote {
+    while j < limit
+        && b[j] != b'\r'
+        && !(b[j] == b';' && param_follows(b, j, limit))
+        && !((matches!(b[j], b'"' | b'`') || Some(b[j]) == quote) && closes_string(b, j))
+    {
         j = template_end(b, j, limit).unwrap_or(j + 1);
     }
+    ln.touch(j);
     let mut end = j;
-    while end > start && is_blank(b[end - 1]) {
+    while end > start && b[end - 1].is_ascii_whitespace() {
         end -= 1;
     }
     Some(Pair {
@@ -410,20 +457,14 @@ fn ado_pair(b: &[u8], i: usize, limit: usize, quote: Option<u8>) -> Option<Pair>
 
 /// Walks the `;`-separated pairs starting at `s`, calling `f` on each; returns the run's end and
 /// the number of pairs.
-fn ado_run(
-    text: &str,
-    s: usize,
-    limit: usize,
-    quote: Option<u8>,
-    mut f: impl FnMut(AdoKey, &Pair),
-) -> (usize, usize) {
-    let b = text.as_bytes();
+fn ado_run(ln: &Line<'_>, s: usize, mut f: impl FnMut(AdoKey, &Pair)) -> (usize, usize) {
+    let (text, b, limit) = (ln.text, ln.bytes(), ln.limit);
     let mut pos = s;
     let mut end = s;
     let mut n = 0;
     while n < MAX_PAIRS {
         pos = skip_blanks(b, pos, limit);
-        let Some(pair) = ado_pair(b, pos, limit, quote) else {
+        let Some(pair) = ado_pair(ln, pos) else {
             break;
         };
         f(ado_key(&text[pair.key.clone()]), &pair);
@@ -439,11 +480,15 @@ fn ado_run(
     (end, n)
 }
 
-fn ado(text: &str, s: usize, limit: usize, quote: Option<u8>) -> Option<Dsn> {
+fn ado(ln: &Line<'_>, s: usize) -> Option<Dsn> {
+    let text = ln.text;
     let mut flags = 0;
-    let (end, n) = ado_run(text, s, limit, quote, |key, _| {
+    let (end, n) = ado_run(ln, s, |key, pair| {
         flags |= match key {
-            AdoKey::Server => HOST,
+            // A server name has no inner spaces, except an Oracle connect descriptor; prose
+            // like `the host = example and the server = x; user = y` has them.
+            AdoKey::Server if host_like(&text[pair.value.clone()]) => HOST,
+            AdoKey::Server => 0,
             AdoKey::Password | AdoKey::User | AdoKey::Database => SECOND,
             _ => 0,
         };
@@ -453,7 +498,7 @@ fn ado(text: &str, s: usize, limit: usize, quote: Option<u8>) -> Option<Dsn> {
     }
     let mut dsn = Dsn::new(DsnForm::KeyValueSemicolon, "ado.net".to_string(), s..end);
     let mut port = None;
-    ado_run(text, s, limit, quote, |key, pair| {
+    ado_run(ln, s, |key, pair| {
         let raw = &text[pair.value.clone()];
         let part = || Part {
             value: match pair.wrap {
@@ -491,6 +536,25 @@ fn ado(text: &str, s: usize, limit: usize, quote: Option<u8>) -> Option<Dsn> {
         }
     }
     Some(dsn)
+}
+
+fn host_like(value: &str) -> bool {
+    let v = value.trim().as_bytes();
+    if v.first() == Some(&b'(') {
+        return true;
+    }
+    let mut i = 0;
+    while i < v.len() {
+        if let Some(e) = template_end(v, i, v.len()) {
+            i = e;
+            continue;
+        }
+        if v[i].is_ascii_whitespace() {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 fn ado_key_is_data_source(raw: &str) -> bool {
@@ -664,6 +728,7 @@ mod tests {
             "Server=sql.prod.internal;Encrypt=True",
             "Server=sql.prod.internal;Port=1433",
             "Database=app;User Id=u;Password=p",
+            "The host = example and the server is x, user = y; see below",
         ] {
             assert!(found(text).is_empty(), "{text}");
         }

@@ -20,7 +20,17 @@ pub(super) fn floor_boundary(s: &str, i: usize) -> usize {
 /// End (exclusive) of the template or placeholder token starting at `i`, if one does:
 /// `{{ ... }}`, `${...}`, `$(...)`, `#{...}`, `%(name)s` or `<name>`. Tokens stay on one line and
 /// before `limit`.
+#[inline]
 pub(super) fn template_end(b: &[u8], i: usize, limit: usize) -> Option<usize> {
+    // Called on every byte of a value: reject the common case inline.
+    if matches!(b.get(i), Some(b'{' | b'$' | b'#' | b'%' | b'<')) {
+        token_end(b, i, limit)
+    } else {
+        None
+    }
+}
+
+fn token_end(b: &[u8], i: usize, limit: usize) -> Option<usize> {
     let limit = limit.min(b.len()).min(i.saturating_add(MAX_TEMPLATE));
     let rest = b.get(i..limit)?;
     let len = match rest {
@@ -185,6 +195,44 @@ pub(super) fn inside_template(text: &str, start: usize) -> bool {
     }
 }
 
+/// Whether positions lie inside an unclosed `{{`, asked for increasing positions so that the
+/// whole text is read once.
+pub(super) struct TemplateState {
+    pos: usize,
+    open: bool,
+}
+
+impl TemplateState {
+    pub(super) fn new() -> Self {
+        TemplateState {
+            pos: 0,
+            open: false,
+        }
+    }
+
+    /// True when `start` lies inside an unclosed `{{`.
+    pub(super) fn inside(&mut self, text: &str, start: usize) -> bool {
+        if start < self.pos {
+            return inside_template(text, start);
+        }
+        // One byte of overlap catches a `{{` or `}}` split across the previous position.
+        let from = self.pos.saturating_sub(1);
+        let Some(seg) = text.as_bytes().get(from..start) else {
+            return false;
+        };
+        let open = memchr::memmem::rfind(seg, b"{{");
+        let close = memchr::memmem::rfind(seg, b"}}");
+        match (open, close) {
+            (Some(o), Some(c)) => self.open = o > c,
+            (Some(_), None) => self.open = true,
+            (None, Some(_)) => self.open = false,
+            (None, None) => {}
+        }
+        self.pos = start;
+        self.open
+    }
+}
+
 /// `text` with each span replaced by `with`; spans may overlap and come in any order, and are
 /// widened to char boundaries.
 pub(super) fn replace_spans(text: &str, mut spans: Vec<Range<usize>>, with: &str) -> String {
@@ -216,6 +264,55 @@ fn ceil_boundary(s: &str, i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// True when the quote at `j` ends the string that encloses a value rather than sitting inside
+/// it (`Xy'9z` is a password; in `'...pw' + x` the quote closes): it is followed by the end of
+/// the text, whitespace, or what follows a string in config and code (`;`, `,`, `)`, `]`, `}`,
+/// `>`).
+pub(super) fn closes_string(b: &[u8], j: usize) -> bool {
+    match b.get(j + 1) {
+        None => true,
+        Some(&c) => c.is_ascii_whitespace() || b";,)]}>".contains(&c),
+    }
+}
+
+/// True when the backtick, `<` or `>` at `j` ends a URI in prose or markup: it is followed by
+/// the end, whitespace, or sentence punctuation (`` `postgres://h/db`. ``, `<postgres://h/db>,`).
+pub(super) fn ends_markup(b: &[u8], j: usize) -> bool {
+    match b.get(j + 1) {
+        None => true,
+        Some(&c) => c.is_ascii_whitespace() || b".,;:!?)]}>\"'".contains(&c),
+    }
+}
+
+/// True when the quote at `j` opens a string: it follows the start of the text, whitespace, or
+/// what precedes a string value (`=`, `:`, `(`, `[`, `{`, `,`).
+pub(super) fn opens_string(b: &[u8], j: usize) -> bool {
+    match j.checked_sub(1).map(|k| b[k]) {
+        None => true,
+        Some(c) => c.is_ascii_whitespace() || b"=:([{,".contains(&c),
+    }
+}
+
+/// True when the `;` or `&` at `j` separates parameters: what follows is another `key=` or the
+/// end of the string. Otherwise it is part of a value (`Password=pa;ss`).
+pub(super) fn param_follows(b: &[u8], j: usize, limit: usize) -> bool {
+    let mut k = skip_blanks(b, j + 1, limit);
+    match b.get(k).filter(|_| k < limit) {
+        None => return true,
+        Some(c) if c.is_ascii_whitespace() || b"\"'`".contains(c) => return true,
+        Some(c) if !c.is_ascii_alphabetic() => return false,
+        Some(_) => {}
+    }
+    let key_start = k;
+    while k < limit
+        && k - key_start <= 40
+        && (b[k].is_ascii_alphanumeric() || matches!(b[k], b'_' | b'.' | b'-' | b' '))
+    {
+        k += 1;
+    }
+    b.get(k) == Some(&b'=') && k < limit
 }
 
 /// Horizontal whitespace: a key=value string never continues onto the next line.

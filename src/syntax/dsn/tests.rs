@@ -682,6 +682,23 @@ fn uri_in_context() {
 }
 
 #[test]
+fn line_endings_and_bom() {
+    let text = "\u{FEFF}Server=sql.prod.internal;User Id=app;Password=s3cr3t\r\nurl: postgres://app:pw2@db.prod.internal/app\r\nhost=pg.prod.internal password=pw3\r\n";
+    let found = find_dsns(text);
+    let passwords: Vec<&str> = found
+        .iter()
+        .filter_map(|d| d.password.as_ref().map(|p| p.value.as_str()))
+        .collect();
+    assert_eq!(passwords, ["s3cr3t", "pw2", "pw3"]);
+    assert!(found.iter().all(Dsn::has_real_target));
+    let masked = mask_secrets(text);
+    assert_eq!(
+        masked,
+        "\u{FEFF}Server=sql.prod.internal;User Id=app;Password=****\r\nurl: postgres://app:****@db.prod.internal/app\r\nhost=pg.prod.internal password=****\r\n"
+    );
+}
+
+#[test]
 fn several_in_one_text() {
     let text = "\
 primary: postgres://app:s3cr3t@db.prod.internal/app
@@ -764,6 +781,59 @@ fn masking_hides_every_password() {
             "REDACTED",
             "postgresql://app:****@db.prod.internal/app",
         ),
+        // Quotes and angle brackets inside a password do not end the string.
+        (
+            "DATABASE_URL=postgres://app:Xy'9z\"q@db.prod.internal/app",
+            "Xy'9z\"q",
+            "postgres://app:****@db.prod.internal/app",
+        ),
+        (
+            "url: \"postgres://app:a<b>c`d@db.prod.internal/app\"",
+            "a<b>c`d",
+            "postgres://app:****@db.prod.internal/app",
+        ),
+        (
+            "host=db.prod.internal password=Xy'9z dbname=app",
+            "Xy'9z",
+            "host=db.prod.internal password=**** dbname=app",
+        ),
+        (
+            "\"Server=db.prod.internal;User Id=app;Password=Xy\"9z;\"",
+            "Xy\"9z",
+            "Server=db.prod.internal;User Id=app;Password=****",
+        ),
+        (
+            "dsn: app:Xy'9z@tcp(db.prod.internal:3306)/app",
+            "Xy'9z",
+            "app:****@tcp(db.prod.internal:3306)/app",
+        ),
+        (
+            "{\"dsn\":\"app:a,'b@tcp(db.prod.internal:3306)/app\"}",
+            "a,'b",
+            "app:****@tcp(db.prod.internal:3306)/app",
+        ),
+        // Raw `@`, `/`, `?` in a password: the last `@` before a plausible host ends it.
+        (
+            "postgres://app:p@2/x@db.prod.internal/app",
+            "p@2/x",
+            "postgres://app:****@db.prod.internal/app",
+        ),
+        (
+            "postgres://app:p@?x@db.prod.internal/app",
+            "p@?x",
+            "postgres://app:****@db.prod.internal/app",
+        ),
+        // Separators inside a parameter value when no parameter follows them.
+        (
+            "jdbc:mysql://db.prod.internal/app?user=app&password=pa&ss#1&useSSL=true",
+            "pa&ss#1",
+            "jdbc:mysql://db.prod.internal/app?user=app&password=****&useSSL=true",
+        ),
+        (
+            "Server=db.prod.internal;User Id=app;Password=pa;ss;Encrypt=true",
+            "pa;ss",
+            "Server=db.prod.internal;User Id=app;Password=****;Encrypt=true",
+        ),
     ];
     for (input, secret, want) in cases {
         let d = one(input);
@@ -798,6 +868,7 @@ fn mask_secrets_on_output_strings() {
             "{{ printf \"postgresql://app:****@db/app\" }}",
         ),
         ("  POSTGRES_PASSWORD: s3cr3t", "  POSTGRES_PASSWORD: ****"),
+        ("PGPASSWORD=Xy'9z psql", "PGPASSWORD=**** psql"),
         (
             "host=db user=app password=s3cr3t",
             "host=db user=app password=****",
@@ -837,6 +908,9 @@ fn display_host_picks_the_remote_one() {
 mod props {
     use super::*;
     use proptest::prelude::*;
+
+    /// Long enough, in bytes, to cross the look-back caps.
+    const LONG: &str = "éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé";
 
     /// Text built from the characters connection strings are made of, plus non-ASCII.
     fn dsnish() -> impl Strategy<Value = String> {
@@ -888,6 +962,15 @@ mod props {
             "\u{FEFF}",
             "a",
             "1",
+            "@tcp(",
+            "@unix(",
+            ")/",
+            "jdbc:oracle:thin:",
+            "@//",
+            "(HOST=",
+            "\r",
+            "\t",
+            LONG,
         ]);
         prop::collection::vec(atoms, 0..40).prop_map(|v| v.concat())
     }
@@ -951,4 +1034,48 @@ mod props {
             }
         }
     }
+}
+
+/// Shapes that once cost quadratic time: each is read in bounded time and still gives the
+/// expected answer where there is one (`None`: anything without a real target will do).
+#[test]
+fn pathological_lines_still_parse() {
+    let cases: Vec<(String, Option<usize>)> = vec![
+        (("a=".repeat(500) + "host").repeat(40), Some(0)),
+        ("host=".repeat(8_000), Some(0)),
+        (";a=x;Server=y".repeat(3_000), Some(0)),
+        ("{{".repeat(20_000), Some(0)),
+        ("<a".repeat(20_000), Some(0)),
+        ("postgres://".repeat(4_000), None),
+        (
+            ("postgres://a:b/".to_owned() + &"@".repeat(4000)).repeat(4),
+            None,
+        ),
+        (
+            "jdbc:sqlserver://h;".to_owned() + &"{a;".repeat(10_000),
+            None,
+        ),
+        (
+            "postgres://u:s3cr3t@h.prod.internal/db ".repeat(1_000),
+            Some(1_000),
+        ),
+    ];
+    for (text, want) in &cases {
+        let found = find_dsns(text);
+        match want {
+            Some(n) => assert_eq!(found.len(), *n, "{}", &text[..40]),
+            None => assert!(
+                found.iter().all(|d| !d.has_real_target()),
+                "{}",
+                &text[..40]
+            ),
+        }
+        for d in &found {
+            assert_spans(text, d);
+        }
+        assert!(!mask_secrets(text).contains("s3cr3t"));
+    }
+    // One pathological line does not hide the connection string on the next.
+    let late = "host=".repeat(20_000) + "\nhost=db.prod.internal dbname=app";
+    assert!(find_dsns(&late).last().is_some_and(Dsn::has_real_target));
 }

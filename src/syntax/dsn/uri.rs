@@ -6,7 +6,7 @@
 use std::ops::Range;
 
 use super::scan::{
-    blank_groups, floor_boundary, inside_template, percent_decode, shadow, split_ranges,
+    blank_groups, closes_string, ends_markup, floor_boundary, percent_decode, shadow, split_ranges,
     template_end,
 };
 use super::{Dsn, DsnForm, Host, HostClass, Part, classify_host};
@@ -90,8 +90,8 @@ fn any_scheme(s: &str) -> bool {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'.' | b'-')))
 }
 
-/// Parses the URI whose `://` starts at `sep`. With `any` every scheme is accepted and template
-/// context is ignored, for masking.
+/// Parses the URI whose `://` starts at `sep`. With `any` every scheme is accepted (for
+/// masking); the caller decides about template context.
 pub(super) fn parse_at(text: &str, sep: usize, any: bool) -> Option<Dsn> {
     let b = text.as_bytes();
     if b.get(sep..sep + 3) != Some(b"://") {
@@ -121,9 +121,6 @@ pub(super) fn parse_at(text: &str, sep: usize, any: bool) -> Option<Dsn> {
         boundary && accepts(&text[st..sep])
     });
     let start = start?;
-    if !any && inside_template(text, start) {
-        return None;
-    }
     let body_start = sep + 3;
     let end = uri_end(text, body_start);
     if any && end == body_start {
@@ -142,18 +139,30 @@ fn uri_end(text: &str, body_start: usize) -> usize {
     let b = text.as_bytes();
     let limit = floor_boundary(text, body_start.saturating_add(MAX_LEN));
     let mut i = body_start;
+    let mut last_at = None;
     while i < limit {
         if let Some(e) = template_end(b, i, limit) {
             i = e;
             continue;
         }
         let c = b[i];
-        if c.is_ascii_whitespace()
-            || c.is_ascii_control()
-            || matches!(c, b'"' | b'\'' | b'`' | b'<' | b'>')
-            || (c == b'\\' && matches!(b.get(i + 1), Some(b'"' | b'\'' | b'n' | b'r' | b't')))
-        {
+        if c.is_ascii_whitespace() || c.is_ascii_control() {
             break;
+        }
+        // A quote inside a password (`app:Xy'9z@db`) does not end the string; one followed by
+        // the end, a space or punctuation does.
+        let stop = (matches!(c, b'"' | b'\'') && closes_string(b, i))
+            || (matches!(c, b'`' | b'<' | b'>') && ends_markup(b, i))
+            || (c == b'<' && b.get(i + 1) == Some(&b'/'))
+            || (c == b'\\' && matches!(b.get(i + 1), Some(b'"' | b'\'' | b'n' | b'r' | b't')));
+        if stop {
+            match password_at(b, body_start, i, limit, last_at) {
+                Some(at) => i = at,
+                None => break,
+            }
+        }
+        if b[i] == b'@' {
+            last_at = Some(i);
         }
         i += 1;
     }
@@ -184,6 +193,51 @@ fn uri_end(text: &str, body_start: usize) -> usize {
     end
 }
 
+/// When a would-be end at `i` still lies in `user:password` (a `:` without a port after it, and
+/// no plausible host after the last `@` so far), the `@` ahead in the same unbroken run that
+/// ends the password.
+fn password_at(
+    b: &[u8],
+    body_start: usize,
+    i: usize,
+    limit: usize,
+    last_at: Option<usize>,
+) -> Option<usize> {
+    let so_far = &b[body_start..i];
+    let first_sep = so_far
+        .iter()
+        .position(|c| matches!(c, b'/' | b'?' | b'#'))
+        .unwrap_or(so_far.len());
+    let auth = &so_far[..first_sep];
+    if !auth.contains(&b':') {
+        return None;
+    }
+    match last_at {
+        None if looks_like_hostspec(auth) => return None,
+        Some(a) => {
+            let tail = &b[a + 1..i];
+            if tail.iter().any(|c| matches!(c, b'/' | b'?' | b'#')) || plausible_hostspec(tail) {
+                return None;
+            }
+        }
+        None => {}
+    }
+    b[i..limit.min(i + 256)]
+        .iter()
+        .take_while(|c| !c.is_ascii_whitespace() && !c.is_ascii_control())
+        .position(|&c| c == b'@')
+        .map(|k| i + k)
+}
+
+/// A host list as it may follow `@`: names, ports, brackets, commas, percent escapes and
+/// blanked templates; non-ASCII for international names.
+fn plausible_hostspec(h: &[u8]) -> bool {
+    !h.is_empty()
+        && h.first() != Some(&b',')
+        && h.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c >= 0x80 || b"._-:[],%".contains(&c))
+}
+
 /// Fills user, password, hosts, database and parameters from the text after `://`.
 fn parse_body(dsn: &mut Dsn, body: &str, base: usize) {
     let jdbc = dsn.scheme.starts_with("jdbc:");
@@ -198,10 +252,9 @@ fn parse_body(dsn: &mut Dsn, body: &str, base: usize) {
     }
     let is_sep = |c: u8| matches!(c, b'/' | b'?' | b'#') || (semis && c == b';');
     let first_sep = sh.iter().position(|&c| is_sep(c)).unwrap_or(sh.len());
-    let at = sh[..first_sep]
-        .iter()
-        .rposition(|&c| c == b'@')
-        .or_else(|| misplaced_at(&sh, first_sep, &is_sep));
+    let at = userinfo_at(&sh, first_sep, semis, &is_sep)
+        .or_else(|| misplaced_at(&sh, first_sep, &is_sep))
+        .or_else(|| sh[..first_sep].iter().rposition(|&c| c == b'@'));
 
     let mut host_from = 0;
     if let Some(at) = at {
@@ -247,9 +300,9 @@ fn parse_body(dsn: &mut Dsn, body: &str, base: usize) {
                 pos = end;
             }
             b'?' => {
-                let end = stop(pos + 1, b"#");
-                params.parse(dsn, &src, pos + 1..end, b'&', true);
-                pos = end;
+                // Connection strings have no fragment: a `#` here is part of a value.
+                params.parse(dsn, &src, pos + 1..sh.len(), b'&', true);
+                pos = sh.len();
             }
             b';' if semis => {
                 params.parse(dsn, &src, pos + 1..sh.len(), b';', false);
@@ -269,6 +322,30 @@ fn parse_body(dsn: &mut Dsn, body: &str, base: usize) {
     }
 }
 
+/// The `@` that ends `user:password`: the last one before the query whose host part is
+/// plausible, so that a raw `@` in a password (`app:p@ss@db`, `app:p@2/x@db`) stays in it. One
+/// after the first `/` counts only when the text before that `/` is not a host list.
+fn userinfo_at(
+    sh: &[u8],
+    first_sep: usize,
+    semis: bool,
+    is_sep: &impl Fn(u8) -> bool,
+) -> Option<usize> {
+    let query = sh
+        .iter()
+        .position(|&c| c == b'?' || (semis && c == b';'))
+        .unwrap_or(sh.len());
+    let pre = &sh[..first_sep];
+    let slash_ok = pre.contains(&b':') && !looks_like_hostspec(pre);
+    (0..query).rev().filter(|&a| sh[a] == b'@').find(|&a| {
+        let host_end = sh[a + 1..]
+            .iter()
+            .position(|&c| is_sep(c))
+            .map_or(sh.len(), |k| a + 1 + k);
+        (a < first_sep || slash_ok) && plausible_hostspec(&sh[a + 1..host_end])
+    })
+}
+
 /// The `@` ending a password that holds an unencoded `/`, `?` or `#`
 /// (`postgres://app:pa/ss@db/app`): the first `@` after the first separator whose host part is
 /// plausible. Only tried when the text before that separator is not a host list.
@@ -277,14 +354,23 @@ fn misplaced_at(sh: &[u8], first_sep: usize, is_sep: &impl Fn(u8) -> bool) -> Op
     if !pre.contains(&b':') || looks_like_hostspec(pre) {
         return None;
     }
-    (first_sep..sh.len()).filter(|&k| sh[k] == b'@').find(|&a| {
-        let host_end = sh[a + 1..]
-            .iter()
-            .position(|&c| is_sep(c))
-            .map_or(sh.len(), |k| a + 1 + k);
-        let host = &sh[a + 1..host_end];
-        !host.is_empty() && !host.iter().any(|c| matches!(c, b'@' | b'=' | b'&'))
-    })
+    // The last `@` of a segment whose host part (up to the next separator) is clean.
+    let mut candidate = None;
+    for k in first_sep..=sh.len() {
+        match sh.get(k).copied() {
+            None => return candidate.filter(|&a| k > a + 1),
+            Some(c) if is_sep(c) => {
+                if let Some(a) = candidate.filter(|&a| k > a + 1) {
+                    return Some(a);
+                }
+                candidate = None;
+            }
+            Some(b'@') => candidate = Some(k),
+            Some(b'=' | b'&') => candidate = None,
+            Some(_) => {}
+        }
+    }
+    None
 }
 
 /// `host`, `host:port`, `[v6]:port` or bare IPv6, comma-separated; `_` stands for a blanked
@@ -398,6 +484,33 @@ fn push_host(
     });
 }
 
+/// Extends the last secret (the parameter just read) to `end`, relative to `body`.
+fn extend_password(dsn: &mut Dsn, body: &str, base: usize, end: usize, decode: bool) {
+    let Some(last) = dsn.secrets.last_mut() else {
+        return;
+    };
+    let Some(rel) = last.span.start.checked_sub(base).filter(|&rel| rel < end) else {
+        return;
+    };
+    let old_start = last.span.start;
+    last.span.end = base + end;
+    let raw = &body[rel..end];
+    last.value = if decode {
+        percent_decode(raw)
+    } else {
+        raw.replace("}}", "}")
+    };
+    let last = last.clone();
+    if dsn
+        .password
+        .as_ref()
+        .is_some_and(|p| p.span.start == old_start)
+    {
+        dsn.credential = super::classify_credential(&last.value);
+        dsn.password = Some(last);
+    }
+}
+
 /// Connector/J address forms: `(host=h,port=1,user=u,password=p)` and
 /// `address=(host=h)(port=1)(password=p)`.
 fn parse_address_props(dsn: &mut Dsn, body: &str, item: Range<usize>, base: usize) {
@@ -454,8 +567,13 @@ struct Params {
 impl Params {
     fn parse(&mut self, dsn: &mut Dsn, src: &Src<'_>, r: Range<usize>, sep: u8, decode: bool) {
         let Src { body, sh, base } = *src;
+        let mut after_secret = false;
         for pr in split_ranges(sh, r, sep) {
             let Some(eq) = sh[pr.clone()].iter().position(|&c| c == b'=') else {
+                // `password=pa&ss`: a piece without `=` continues the password before it.
+                if after_secret {
+                    extend_password(dsn, body, base, pr.end, decode);
+                }
                 continue;
             };
             let key = body[pr.start..pr.start + eq].trim().to_ascii_lowercase();
@@ -473,6 +591,8 @@ impl Params {
                 value,
                 span: base + vr.start..base + vr.end,
             };
+            after_secret = matches!(key.as_str(), "password" | "pwd" | "pass" | "passwd")
+                || key.contains("password");
             match key.as_str() {
                 "password" | "pwd" | "pass" | "passwd" => dsn.add_password(part),
                 k if k.contains("password") => dsn.secrets.push(part),

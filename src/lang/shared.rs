@@ -1,0 +1,465 @@
+//! What the language analysers share: a depth-capped tree walk, and the text heuristics for what
+//! reads a database target, what counts as a test/staging/local marker, how the truth of a check
+//! relates to a safe target, and which throwaway targets (in-memory stores, containers) make a
+//! file safe by construction.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::LazyLock;
+
+use regex::Regex;
+use tree_sitter::Node;
+
+/// How deep the analysers follow the syntax tree. Real code nests a few dozen levels; anything
+/// deeper is generated or hostile, and is reported rather than walked.
+pub(crate) const MAX_TREE_DEPTH: usize = 400;
+
+/// Visit every node under `root` in source order together with its ancestors (outermost first),
+/// without recursion. `visit` returns whether to descend into the node. Nodes deeper than
+/// `max_depth` are not visited; the first node whose children were cut off is returned.
+pub(crate) fn walk<'t>(
+    root: Node<'t>,
+    max_depth: usize,
+    mut visit: impl FnMut(Node<'t>, &[Node<'t>]) -> bool,
+) -> Option<Node<'t>> {
+    let mut cursor = root.walk();
+    let mut path: Vec<Node<'t>> = Vec::new();
+    let mut cut = None;
+    loop {
+        let node = cursor.node();
+        let mut descend = visit(node, &path);
+        if descend && path.len() >= max_depth && node.child_count() > 0 {
+            cut.get_or_insert(node);
+            descend = false;
+        }
+        if descend && cursor.goto_first_child() {
+            path.push(node);
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return cut;
+            }
+            path.pop();
+        }
+    }
+}
+
+/// A block's guards: (statement start byte, guard node).
+pub(crate) type Guards<'t> = Rc<[(usize, Node<'t>)]>;
+
+/// The guard statements of each block, found once per block, so judging many operations in one
+/// large file or `describe` stays linear.
+#[derive(Default)]
+pub(crate) struct BlockGuards<'t> {
+    cache: RefCell<HashMap<usize, Guards<'t>>>,
+}
+
+impl<'t> BlockGuards<'t> {
+    /// The guards among `block`'s statements as (statement start byte, guard node); `find`
+    /// returns the guard a statement runs, if any.
+    pub fn get(&self, block: Node<'t>, find: impl Fn(Node<'t>) -> Option<Node<'t>>) -> Guards<'t> {
+        if let Some(v) = self.cache.borrow().get(&block.id()) {
+            return Rc::clone(v);
+        }
+        let v: Guards<'t> = named_children(block)
+            .into_iter()
+            .filter_map(|st| find(st).map(|g| (st.start_byte(), g)))
+            .collect();
+        self.cache.borrow_mut().insert(block.id(), Rc::clone(&v));
+        v
+    }
+}
+
+/// The named children of a node.
+pub(crate) fn named_children<'t>(n: Node<'t>) -> Vec<Node<'t>> {
+    let mut c = n.walk();
+    n.named_children(&mut c).collect()
+}
+
+/// The syntax error, if any, that could hide a destructive operation: an error region, or a
+/// subtree too deep to walk, whose text holds a destructive keyword.
+pub(crate) fn hidden_destruction(
+    source: &str,
+    root: Node<'_>,
+    cut: Option<Node<'_>>,
+) -> Option<String> {
+    if let Some(n) = cut
+        && super::sql_text::has_destructive_keyword(
+            source.as_bytes().get(n.byte_range()).unwrap_or_default(),
+        )
+    {
+        return Some(format!(
+            "nesting deeper than {MAX_TREE_DEPTH} levels on line {} hides a destructive keyword",
+            n.start_position().row + 1
+        ));
+    }
+    if !root.has_error() {
+        return None;
+    }
+    let mut found = None;
+    walk(root, MAX_TREE_DEPTH, |n, _| {
+        if found.is_some() || !n.has_error() {
+            return false;
+        }
+        if n.is_error()
+            && super::sql_text::has_destructive_keyword(
+                source.as_bytes().get(n.byte_range()).unwrap_or_default(),
+            )
+        {
+            found = Some(format!(
+                "syntax error on line {} around a destructive keyword",
+                n.start_position().row + 1
+            ));
+            return false;
+        }
+        true
+    });
+    found
+}
+
+/// When is the target known to be safe, given the truth value of a condition?
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Polarity {
+    /// The condition holding implies a test/staging/local target.
+    pub safe_when_true: bool,
+    /// The condition failing implies a test/staging/local target.
+    pub safe_when_false: bool,
+}
+
+impl Polarity {
+    pub const SAFE_WHEN_TRUE: Polarity = Polarity {
+        safe_when_true: true,
+        safe_when_false: false,
+    };
+    pub const SAFE_WHEN_FALSE: Polarity = Polarity {
+        safe_when_true: false,
+        safe_when_false: true,
+    };
+
+    /// The polarity of the negated condition.
+    pub fn not(self) -> Polarity {
+        Polarity {
+            safe_when_true: self.safe_when_false,
+            safe_when_false: self.safe_when_true,
+        }
+    }
+
+    /// `a and b`. A side that is no target check is neutral: an opt-out flag beside a real check
+    /// (`env != "test" and not FORCE`) is a deliberate escape hatch, not a missing guard.
+    pub fn and(a: Option<Polarity>, b: Option<Polarity>) -> Option<Polarity> {
+        let sides: Vec<Polarity> = [a, b].into_iter().flatten().collect();
+        if sides.is_empty() {
+            return None;
+        }
+        Some(Polarity {
+            safe_when_true: sides.iter().any(|p| p.safe_when_true),
+            safe_when_false: sides.iter().all(|p| p.safe_when_false),
+        })
+    }
+
+    /// `a or b`, with the same neutral treatment of sides that check nothing.
+    pub fn or(a: Option<Polarity>, b: Option<Polarity>) -> Option<Polarity> {
+        Polarity::and(a.map(Polarity::not), b.map(Polarity::not)).map(Polarity::not)
+    }
+}
+
+/// What a string literal compared against a target says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Marker {
+    /// test, staging, local, CI, dev: a target that may be reset.
+    Safe,
+    /// prod, production, prd, live: a target that must not be.
+    Prod,
+}
+
+impl Marker {
+    /// Polarity of `target == marker` (or `marker in target`, `target.endswith(marker)`).
+    pub fn matches(self) -> Polarity {
+        match self {
+            Marker::Safe => Polarity::SAFE_WHEN_TRUE,
+            Marker::Prod => Polarity::SAFE_WHEN_FALSE,
+        }
+    }
+}
+
+/// Classify a literal (a host, a database name, an environment name, a regex source).
+pub(crate) fn marker(lit: &str) -> Option<Marker> {
+    let l = lit.to_ascii_lowercase();
+    const SAFE_PARTS: &[&str] = &[
+        "test",
+        "staging",
+        "stage",
+        "local",
+        "127.0.0.1",
+        "::1",
+        "sandbox",
+        "e2e",
+    ];
+    const SAFE_WORDS: &[&str] = &["ci", "qa", "dev", "development", "stg", "uat"];
+    if SAFE_PARTS.iter().any(|p| l.contains(p))
+        || l.split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| SAFE_WORDS.contains(&w))
+    {
+        return Some(Marker::Safe);
+    }
+    if l.contains("prod")
+        || l.split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w == "prd" || w == "live")
+    {
+        return Some(Marker::Prod);
+    }
+    None
+}
+
+/// Classify several alternatives (a tuple of suffixes, a list literal): one production entry makes
+/// it a denylist.
+pub(crate) fn markers<'a>(lits: impl IntoIterator<Item = &'a str>) -> Option<Marker> {
+    let mut found = None;
+    for l in lits {
+        match marker(l) {
+            Some(Marker::Prod) => return Some(Marker::Prod),
+            Some(Marker::Safe) => found = Some(Marker::Safe),
+            None => {}
+        }
+    }
+    found
+}
+
+/// A collection a target is tested for membership in, judged by its name: `ALLOWED_HOSTS` is an
+/// allowlist, `PROD_HOSTS` a denylist; anything else is taken as an allowlist.
+pub(crate) fn collection_marker(name: &str) -> Marker {
+    let l = name.to_ascii_lowercase();
+    if ["deny", "block", "forbid", "prod", "banned", "unsafe"]
+        .iter()
+        .any(|k| l.contains(k))
+    {
+        Marker::Prod
+    } else {
+        Marker::Safe
+    }
+}
+
+/// Does this expression text read the database target or the environment name?
+pub(crate) fn reads_target(text: &str) -> bool {
+    let l = text.to_ascii_lowercase();
+    // A test's own name is not its target.
+    if l.contains("request.node") || l.contains("__name__") || l.contains("expect.getstate") {
+        return false;
+    }
+    const PARTS: &[&str] = &[
+        "host", "db", "database", "dsn", "url", "uri", "name", "env", "settings", "conn", "engine",
+        "server", "addr", "target",
+    ];
+    PARTS.iter().any(|p| l.contains(p))
+}
+
+/// An environment-name variable (`NODE_ENV`, `APP_ENV`, `ENV`, `STAGE`): setting it in code
+/// decides nothing about which database the code reaches.
+pub(crate) fn is_env_name_var(var: &str) -> bool {
+    let u = var.to_ascii_uppercase();
+    u == "ENV"
+        || u.ends_with("_ENV")
+        || u == "ENVIRONMENT"
+        || u.ends_with("_ENVIRONMENT")
+        || u == "STAGE"
+        || u.ends_with("_STAGE")
+}
+
+/// A boolean helper whose name says it checks for a test target: `is_test_db()`,
+/// `isTestDatabase()`, `in_staging()`.
+pub(crate) fn looks_like_test_predicate(name: &str) -> bool {
+    let l: String = name
+        .chars()
+        .filter(|c| *c != '_')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    [
+        "istest",
+        "isstaging",
+        "islocal",
+        "issafe",
+        "intest",
+        "testing",
+        "isci",
+    ]
+    .iter()
+    .any(|p| l.starts_with(p))
+}
+
+/// The kind of store a destructive operation hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Store {
+    Sql,
+    Redis,
+    Mongo,
+}
+
+impl Store {
+    /// The environment variable the suggested guard reads: the file's own connection variable
+    /// for this store when it names one (`POSTGRES_DSN`, `TEST_DATABASE_URL`), else a common
+    /// default.
+    pub fn url_var_in(self, source: &str) -> String {
+        static VARS: LazyLock<Option<Regex>> =
+            LazyLock::new(|| Regex::new(r"\b[A-Z][A-Z0-9_]{0,60}(?:URL|DSN|URI)\b").ok());
+        let wanted: &[&str] = match self {
+            Store::Sql => &["DATABASE", "DB", "POSTGRES", "PG", "MYSQL", "SQL", "DSN"],
+            Store::Redis => &["REDIS"],
+            Store::Mongo => &["MONGO"],
+        };
+        let found = VARS.as_ref().and_then(|re| {
+            re.find_iter(source)
+                .map(|m| m.as_str())
+                .find(|v| wanted.iter().any(|w| v.contains(w)))
+        });
+        found.unwrap_or(self.url_var()).to_string()
+    }
+
+    /// The default environment variable the suggested guard reads.
+    pub fn url_var(self) -> &'static str {
+        match self {
+            Store::Sql => "DATABASE_URL",
+            Store::Redis => "REDIS_URL",
+            Store::Mongo => "MONGODB_URI",
+        }
+    }
+}
+
+/// Which stores a file targets through a throwaway instance it creates itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Throwaway {
+    pub sql: bool,
+    pub redis: bool,
+    pub mongo: bool,
+}
+
+impl Throwaway {
+    /// Is a store of this kind a throwaway instance in this file?
+    pub fn covers(self, store: Store) -> bool {
+        match store {
+            Store::Sql => self.sql,
+            Store::Redis => self.redis,
+            Store::Mongo => self.mongo,
+        }
+    }
+}
+
+/// In-memory databases, SQLite files, mocks and containers started by the test itself cannot be
+/// a shared environment, so resetting them needs no guard.
+pub(crate) fn throwaway_targets(source: &str) -> Throwaway {
+    let l = source.to_ascii_lowercase();
+    let has = |ps: &[&str]| ps.iter().any(|p| l.contains(p));
+    let containers = has(&["testcontainers"]);
+    Throwaway {
+        sql: containers
+            || has(&[
+                "sqlite:",
+                ":memory:",
+                "pg-mem",
+                "postgresqlcontainer",
+                "postgrescontainer",
+                "mysqlcontainer",
+            ]),
+        redis: containers
+            || has(&[
+                "fakeredis",
+                "ioredis-mock",
+                "redis-mock",
+                "redis-memory-server",
+                "redismemoryserver",
+            ]),
+        mongo: containers || has(&["mongomock", "mongodb-memory-server", "mongomemoryserver"]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_classify_targets() {
+        let cases = [
+            ("localhost", Some(Marker::Safe)),
+            ("127.0.0.1", Some(Marker::Safe)),
+            ("myapp_test", Some(Marker::Safe)),
+            (".staging.internal", Some(Marker::Safe)),
+            ("ci", Some(Marker::Safe)),
+            ("app.settings.test", Some(Marker::Safe)),
+            ("prod-pg-cluster.internal", Some(Marker::Prod)),
+            ("production", Some(Marker::Prod)),
+            ("prd", Some(Marker::Prod)),
+            ("storefront", None),
+            ("cinema", None),
+            ("postgres", None),
+        ];
+        for (lit, want) in cases {
+            assert_eq!(marker(lit), want, "{lit}");
+        }
+        assert_eq!(markers(["localhost", "prod.db"]), Some(Marker::Prod));
+        assert_eq!(markers(["localhost", "x"]), Some(Marker::Safe));
+        assert_eq!(markers(["x"]), None);
+    }
+
+    #[test]
+    fn polarity_combines_like_logic() {
+        let t = Some(Polarity::SAFE_WHEN_TRUE);
+        let f = Some(Polarity::SAFE_WHEN_FALSE);
+        assert_eq!(Polarity::and(t, None), t);
+        assert_eq!(Polarity::and(f, f), f);
+        assert_eq!(Polarity::and(f, None), f);
+        assert_eq!(
+            Polarity::and(f, t),
+            Some(Polarity {
+                safe_when_true: true,
+                safe_when_false: false
+            })
+        );
+        assert_eq!(Polarity::or(t, t), t);
+        assert_eq!(Polarity::or(f, None), f);
+        assert_eq!(Polarity::or(None, None), None);
+        assert_eq!(Polarity::SAFE_WHEN_TRUE.not(), Polarity::SAFE_WHEN_FALSE);
+    }
+
+    #[test]
+    fn target_reads_and_env_names() {
+        assert!(reads_target("db_host"));
+        assert!(reads_target("os.environ['APP_ENV']"));
+        assert!(reads_target("settings.DATABASES['default']['NAME']"));
+        assert!(!reads_target("request.node.name"));
+        assert!(!reads_target("user.age"));
+        assert!(is_env_name_var("NODE_ENV"));
+        assert!(is_env_name_var("ENV"));
+        assert!(!is_env_name_var("DATABASE_URL"));
+        assert!(looks_like_test_predicate("is_test_database"));
+        assert!(looks_like_test_predicate("isTestDb"));
+        assert!(!looks_like_test_predicate("is_ready"));
+    }
+
+    #[test]
+    fn throwaway_targets_by_store() {
+        let t = throwaway_targets("engine = create_engine('sqlite:///:memory:')");
+        assert!(t.sql && !t.redis && !t.mongo);
+        let t = throwaway_targets("import fakeredis");
+        assert!(t.redis && !t.sql);
+        let t = throwaway_targets("new MongoMemoryServer()");
+        assert!(t.mongo && !t.sql);
+        assert_eq!(
+            throwaway_targets("create_engine(os.environ['DATABASE_URL'])"),
+            Throwaway::default()
+        );
+        assert_eq!(
+            Store::Sql.url_var_in("connect(os.environ['POSTGRES_DSN'])"),
+            "POSTGRES_DSN"
+        );
+        assert_eq!(Store::Sql.url_var_in("REDIS_URL = 1"), "DATABASE_URL");
+        assert_eq!(
+            Store::Redis.url_var_in("process.env.REDIS_URL"),
+            "REDIS_URL"
+        );
+        assert_eq!(Store::Mongo.url_var_in(""), "MONGODB_URI");
+    }
+}
