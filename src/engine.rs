@@ -177,7 +177,8 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     pool.install(|| run_in(&root, &paths, &config, &rules, opts, started))
 }
 
-fn wanted(rules: &[Box<dyn Rule>], config: &Config, rel: &str) -> Option<Option<FileKind>> {
+fn wanted(pass: &Pass, rel: &str) -> Option<Option<FileKind>> {
+    let (rules, config) = (pass.rules, pass.config);
     if config.exclude.is_match(rel) {
         return None;
     }
@@ -193,7 +194,8 @@ fn wanted(rules: &[Box<dyn Rule>], config: &Config, rel: &str) -> Option<Option<
     let by_path = || {
         rules
             .iter()
-            .any(|r| r.wants_path(&cx_for(r.id(), config), rel))
+            .zip(&pass.cxs)
+            .any(|(r, cx)| r.wants_path(cx, rel))
     };
     (by_rule || by_custom || by_path()).then_some(kind)
 }
@@ -265,7 +267,7 @@ fn scan(
                     root.display()
                 ))
             })?;
-            if let Some(kind) = wanted(pass.rules, pass.config, &rel) {
+            if let Some(kind) = wanted(pass, &rel) {
                 if t.is_file() {
                     named.push((rel, abs, kind));
                 } else {
@@ -308,7 +310,7 @@ fn scan(
                     return ignore::WalkState::Continue;
                 }
                 if let Some(rel) = relative(root_c, entry.path())
-                    && let Some(kind) = wanted(pass.rules, pass.config, &rel)
+                    && let Some(kind) = wanted(pass, &rel)
                 {
                     push(if t.is_file() {
                         pass.file(rel, entry.path(), kind)
