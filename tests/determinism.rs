@@ -36,7 +36,9 @@ fn tree() -> tempfile::TempDir {
         write(
             root,
             &format!("{svc}/.env.production"),
-            &format!("DB_HOST={host}\nDB_USER=app\nDB_PASSWORD=Pw-{i}-x\n# premortem: ignore[literal-dsn] test fixture for {i}\nURL=postgres://u:p@{host}/x\n"),
+            &format!(
+                "DB_HOST={host}\nDB_USER=app\nDB_PASSWORD=Pw-{i}-x\n# premortem: ignore[literal-dsn] test fixture for {i}\nURL=postgres://u:p@{host}/x\n"
+            ),
         );
         write(
             root,
@@ -76,7 +78,13 @@ fn tree() -> tempfile::TempDir {
 
 fn run(root: &Path, threads: usize, format: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_premortem"))
-        .args(["check", "--format", format, "--threads", &threads.to_string()])
+        .args([
+            "check",
+            "--format",
+            format,
+            "--threads",
+            &threads.to_string(),
+        ])
         .arg(root)
         .env_remove("CI")
         .env_remove("GITHUB_ACTIONS")

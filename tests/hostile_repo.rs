@@ -90,7 +90,9 @@ fn mkfifo(path: &Path) {
 }
 
 fn alias_bomb() -> String {
-    let mut y = String::from("db:\n  host: bomb.internal\na: &a [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n");
+    let mut y = String::from(
+        "db:\n  host: bomb.internal\na: &a [\"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\", \"lol\"]\n",
+    );
     let mut prev = "a".to_string();
     for i in 0..30 {
         let name = format!("l{i}");
@@ -126,7 +128,11 @@ fn hostile_tree() -> (tempfile::TempDir, tempfile::TempDir) {
         "config/.env.production",
         b"\xef\xbb\xbfLOG=info\r\nPORT=80\r\nDATABASE_URL=postgres://app:crlf-Secret-7@pg-crlf.prod.internal/app\r\n",
     );
-    write(root, "config/latin1.yaml", b"db:\n  host: caf\xe9.internal\n");
+    write(
+        root,
+        "config/latin1.yaml",
+        b"db:\n  host: caf\xe9.internal\n",
+    );
     write(
         root,
         "charts/bin/values.yaml",
@@ -186,9 +192,7 @@ fn hostile_tree() -> (tempfile::TempDir, tempfile::TempDir) {
     // Symlinks: a loop, a self-loop, and links to files and directories outside the repository.
     std::os::unix::fs::symlink("..", root.join("charts/loop")).unwrap();
     std::os::unix::fs::symlink("self.yaml", root.join("config/self.yaml")).unwrap();
-    let secret = format!(
-        "db:\n  url: postgresql://app:outside-Secret-1@{OUTSIDE_HOST}:5432/app\n"
-    );
+    let secret = format!("db:\n  url: postgresql://app:outside-Secret-1@{OUTSIDE_HOST}:5432/app\n");
     write(outside.path(), "values-production.yaml", secret.as_bytes());
     write(outside.path(), "dir/values-staging.yaml", secret.as_bytes());
     std::os::unix::fs::symlink(
@@ -224,12 +228,8 @@ impl TapParent for PathBuf {
 }
 
 fn json(run: &Run) -> Value {
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}):\n{}\nstderr:\n{}",
-            run.stdout, run.stderr
-        )
-    })
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\nstderr:\n{}", run.stdout, run.stderr))
 }
 
 fn skipped_reason<'a>(report: &'a Value, path: &str) -> Option<&'a str> {
@@ -251,18 +251,16 @@ fn findings_in<'a>(report: &'a Value, path: &str) -> Vec<&'a Value> {
 fn hostile_tree_is_reported_or_skipped_without_panic_or_hang() {
     let (dir, _outside) = hostile_tree();
     let run = premortem(dir.path(), &["check", "--format", "json"]);
-    assert!(
-        !run.stderr.contains("panicked"),
-        "panic:\n{}",
-        run.stderr
-    );
+    assert!(!run.stderr.contains("panicked"), "panic:\n{}", run.stderr);
     assert_eq!(run.code, Some(1), "stderr:\n{}", run.stderr);
     let report = json(&run);
 
     // The real finding is still there, with its password masked.
     let staged = findings_in(&report, "charts/app/values-staging.yaml");
     assert!(
-        staged.iter().any(|f| f["rule"] == "cross-environment-target"),
+        staged
+            .iter()
+            .any(|f| f["rule"] == "cross-environment-target"),
         "{report:#}"
     );
     assert!(staged.iter().any(|f| f["rule"] == "literal-dsn"));
@@ -274,7 +272,10 @@ fn hostile_tree_is_reported_or_skipped_without_panic_or_hang() {
         .iter()
         .find(|f| f["rule"] == "literal-dsn")
         .unwrap_or_else(|| panic!("{report:#}"));
-    assert_eq!((f["line"].as_u64(), f["column"].as_u64()), (Some(3), Some(14)));
+    assert_eq!(
+        (f["line"].as_u64(), f["column"].as_u64()),
+        (Some(3), Some(14))
+    );
 
     // Skipped, each with its reason.
     let expect_skipped = [
@@ -304,6 +305,14 @@ fn hostile_tree_is_reported_or_skipped_without_panic_or_hang() {
         );
     }
 
+    // An unterminated dollar quote in a migration is reported where it opens.
+    assert!(
+        findings_in(&report, "db/migrations/001_chain.sql")
+            .iter()
+            .any(|f| f["rule"] == "parse-error" && f["line"] == 2),
+        "{report:#}"
+    );
+
     // Nothing outside the repository is read through a symlink.
     assert!(!run.stdout.contains(OUTSIDE_HOST), "{}", run.stdout);
     assert!(!run.stdout.contains("outside-Secret"), "{}", run.stdout);
@@ -324,7 +333,11 @@ fn hostile_tree_is_reported_or_skipped_without_panic_or_hang() {
     // The human notice names the skipped files too.
     let human = premortem(dir.path(), &["check", "--no-color"]);
     assert_eq!(human.code, Some(1), "{}", human.stderr);
-    assert!(human.stdout.contains("charts/bin/values.yaml (binary)"), "{}", human.stdout);
+    assert!(
+        human.stdout.contains("charts/bin/values.yaml (binary)"),
+        "{}",
+        human.stdout
+    );
 }
 
 #[test]
@@ -347,7 +360,10 @@ fn explicit_special_files_do_not_hang() {
         );
         if run.code == Some(0) {
             let report = json(&run);
-            assert!(skipped_reason(&report, path).is_some(), "{path}: {report:#}");
+            assert!(
+                skipped_reason(&report, path).is_some(),
+                "{path}: {report:#}"
+            );
         } else {
             assert!(run.stderr.starts_with("premortem: "), "{}", run.stderr);
         }

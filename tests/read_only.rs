@@ -87,8 +87,16 @@ fn a_scan_changes_nothing_in_the_tree() {
         "config/.env.production",
         "# premortem: ignore[literal-dsn] unused here\nA=1\n",
     );
-    write(root, "db/migrations/001_init.sql", "CREATE TABLE t (id int);\n");
-    write(root, "tests/conftest.py", "def reset(db):\n    db.execute('TRUNCATE t')\n");
+    write(
+        root,
+        "db/migrations/001_init.sql",
+        "CREATE TABLE t (id int);\n",
+    );
+    write(
+        root,
+        "tests/conftest.py",
+        "def reset(db):\n    db.execute('TRUNCATE t')\n",
+    );
     write(root, "build/values.yaml", "ignored: true\n");
     write(root, "broken/values.yaml", "a: b\n  c: [\n");
     std::os::unix::fs::symlink("../charts", root.join("config/link")).unwrap();

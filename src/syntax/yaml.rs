@@ -152,8 +152,7 @@ pub fn parse(text: &str) -> Stream {
     let offsets = Offsets::new(text);
     let mut stream = Stream::default();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: std::collections::HashMap<usize, Arc<Node>> =
-        std::collections::HashMap::new();
+    let mut anchors: std::collections::HashMap<usize, Arc<Node>> = std::collections::HashMap::new();
     let mut parser = Parser::new_from_str(text);
     loop {
         let (event, span) = match parser.next_event() {
