@@ -74,6 +74,12 @@ pub fn find_root(start: &Path) -> PathBuf {
 /// Repo-relative path with `/` separators.
 fn relative(root: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(root).ok()?;
+    // Fast path: on Unix a UTF-8 path already uses `/`; no per-component allocation.
+    if cfg!(unix)
+        && let Some(s) = rel.to_str()
+    {
+        return Some(s.to_string());
+    }
     let s: Vec<String> = rel
         .components()
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
@@ -99,7 +105,7 @@ pub fn load_config(root: &Path, explicit: Option<&Path>) -> Result<Config, Error
     config::parse(&shown, &text, meta::all()).map_err(|e| Error(format!("config error: {e}")))
 }
 
-/// A file the walk found: repo-relative path, absolute path, kind (`None`: custom rules only).
+/// A file given by name: repo-relative path, absolute path, kind (`None`: custom rules only).
 type Candidate = (String, PathBuf, Option<FileKind>);
 
 struct FileResult {
@@ -107,6 +113,34 @@ struct FileResult {
     text: Option<String>,
     out: FileOut,
     suppressions: Vec<Suppression>,
+}
+
+/// What one file came to: checked, or skipped with a reason.
+type Outcome1 = Result<FileResult, Skipped>;
+
+fn outcome_path(r: &Outcome1) -> &str {
+    match r {
+        Ok(f) => &f.path,
+        Err(s) => &s.path,
+    }
+}
+
+/// Everything the per-file pass needs, shared by every worker thread.
+struct Pass<'a> {
+    rules: &'a [Box<dyn Rule>],
+    /// Each rule's context, built once per run instead of once per file.
+    cxs: Vec<Cx<'a>>,
+    config: &'a Config,
+}
+
+impl Pass<'_> {
+    /// Reads and checks one regular file.
+    fn file(&self, rel: String, abs: &Path, kind: Option<FileKind>) -> Outcome1 {
+        match read_file(abs, self.config.max_file_size) {
+            Read::Text(text) => Ok(check_one(&rel, kind, text, self)),
+            Read::Skip(reason) => Err(Skipped { path: rel, reason }),
+        }
+    }
 }
 
 /// Runs a check.
@@ -129,7 +163,7 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
             .collect()
     };
     for p in &paths {
-        if let Err(e) = std::fs::metadata(p) {
+        if let Err(e) = std::fs::symlink_metadata(p) {
             return Err(Error(format!("cannot read `{}`: {e}", p.display())));
         }
     }
@@ -146,7 +180,8 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
     pool.install(|| run_in(&root, &paths, &config, &rules, opts, started))
 }
 
-fn wanted(rules: &[Box<dyn Rule>], config: &Config, rel: &str) -> Option<Option<FileKind>> {
+fn wanted(pass: &Pass, rel: &str) -> Option<Option<FileKind>> {
+    let (rules, config) = (pass.rules, pass.config);
     if config.exclude.is_match(rel) {
         return None;
     }
@@ -162,40 +197,92 @@ fn wanted(rules: &[Box<dyn Rule>], config: &Config, rel: &str) -> Option<Option<
     let by_path = || {
         rules
             .iter()
-            .any(|r| r.wants_path(&cx_for(r.id(), config), rel))
+            .zip(&pass.cxs)
+            .any(|(r, cx)| r.wants_path(cx, rel))
     };
     (by_rule || by_custom || by_path()).then_some(kind)
 }
 
-fn collect(
+/// Why a path a rule wants is not read, when it is not a regular file.
+fn special_reason(t: std::fs::FileType) -> String {
+    if t.is_symlink() {
+        "symbolic link, not followed".into()
+    } else {
+        "not a regular file".into()
+    }
+}
+
+/// A walk error worth a skip notice: a directory that could not be listed.
+fn walk_error(root: &Path, err: &ignore::Error) -> Option<Skipped> {
+    let mut path = None;
+    let mut e = err;
+    loop {
+        match e {
+            ignore::Error::WithPath { path: p, err } => {
+                path = Some(p);
+                e = err;
+            }
+            ignore::Error::WithDepth { err, .. } => e = err,
+            ignore::Error::Io(io) => {
+                return Some(Skipped {
+                    path: relative(root, path?)?,
+                    reason: io_reason(io),
+                });
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// Walks the given paths and checks every file some rule wants. Files are read and checked on
+/// the walker's own threads as the walk finds them (no second pass over a path list), then
+/// put in path order.
+fn scan(
     root: &Path,
     paths: &[PathBuf],
-    rules: &[Box<dyn Rule>],
-    config: &Config,
+    pass: &Pass,
     threads: usize,
-) -> Result<(Vec<Candidate>, bool), Error> {
-    let found = Mutex::new(Vec::new());
+) -> Result<(Vec<Outcome1>, bool), Error> {
+    let root_c = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let done: Mutex<Vec<Outcome1>> = Mutex::new(Vec::new());
+    let push = |r: Outcome1| done.lock().unwrap_or_else(|e| e.into_inner()).push(r);
+    let mut named: Vec<Candidate> = Vec::new();
     let mut partial = false;
     for p in paths {
-        let abs = p.canonicalize().unwrap_or_else(|_| p.clone());
-        if abs.is_file() {
+        let link = std::fs::symlink_metadata(p).map(|m| m.file_type());
+        if let Ok(t) = link
+            && !t.is_dir()
+        {
+            // A file given by name (pre-commit): checked even when ignored. A symlink is judged
+            // as itself, never followed.
             partial = true;
-            let rel = relative(&root.canonicalize().unwrap_or(root.to_path_buf()), &abs)
-                .ok_or_else(|| {
-                    Error(format!(
-                        "`{}` is outside the repository at `{}`",
-                        p.display(),
-                        root.display()
-                    ))
-                })?;
-            if let Some(kind) = wanted(rules, config, &rel) {
-                found
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((rel, abs, kind));
+            let abs = match (p.parent(), p.file_name()) {
+                (Some(dir), Some(name)) => dir
+                    .canonicalize()
+                    .unwrap_or_else(|_| dir.to_path_buf())
+                    .join(name),
+                _ => p.clone(),
+            };
+            let rel = relative(&root_c, &abs).ok_or_else(|| {
+                Error(format!(
+                    "`{}` is outside the repository at `{}`",
+                    p.display(),
+                    root.display()
+                ))
+            })?;
+            if let Some(kind) = wanted(pass, &rel) {
+                if t.is_file() {
+                    named.push((rel, abs, kind));
+                } else {
+                    push(Err(Skipped {
+                        path: rel,
+                        reason: special_reason(t),
+                    }));
+                }
             }
             continue;
         }
+        let abs = p.canonicalize().unwrap_or_else(|_| p.clone());
         if abs != root {
             partial = true;
         }
@@ -206,30 +293,50 @@ fn collect(
             .threads(threads)
             .filter_entry(|e| e.file_name() != ".git")
             .build_parallel();
-        let root_c = root.canonicalize().unwrap_or(root.to_path_buf());
         walker.run(|| {
-            let found = &found;
             let root_c = &root_c;
+            let push = &push;
             Box::new(move |entry| {
-                if let Ok(entry) = entry
-                    && entry.file_type().is_some_and(|t| t.is_file())
-                    && let Some(rel) = relative(root_c, entry.path())
-                    && let Some(kind) = wanted(rules, config, &rel)
+                let entry = match entry {
+                    Ok(entry) => entry,
+                    Err(err) => {
+                        if let Some(s) = walk_error(root_c, &err) {
+                            push(Err(s));
+                        }
+                        return ignore::WalkState::Continue;
+                    }
+                };
+                let Some(t) = entry.file_type() else {
+                    return ignore::WalkState::Continue;
+                };
+                if t.is_dir() {
+                    return ignore::WalkState::Continue;
+                }
+                if let Some(rel) = relative(root_c, entry.path())
+                    && let Some(kind) = wanted(pass, &rel)
                 {
-                    found.lock().unwrap_or_else(|e| e.into_inner()).push((
-                        rel,
-                        entry.into_path(),
-                        kind,
-                    ));
+                    push(if t.is_file() {
+                        pass.file(rel, entry.path(), kind)
+                    } else {
+                        Err(Skipped {
+                            path: rel,
+                            reason: special_reason(t),
+                        })
+                    });
                 }
                 ignore::WalkState::Continue
             })
         });
     }
-    let mut found = found.into_inner().unwrap_or_else(|e| e.into_inner());
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    found.dedup_by(|a, b| a.0 == b.0);
-    Ok((found, partial))
+    let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+    done.par_extend(
+        named
+            .into_par_iter()
+            .map(|(rel, abs, kind)| pass.file(rel, &abs, kind)),
+    );
+    done.sort_by(|a, b| outcome_path(a).cmp(outcome_path(b)));
+    done.dedup_by(|a, b| outcome_path(a) == outcome_path(b));
+    Ok((done, partial))
 }
 
 enum Read {
@@ -237,22 +344,97 @@ enum Read {
     Skip(String),
 }
 
-fn read_file(path: &Path, limit: u64) -> Read {
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > limit => {
-            return Read::Skip(format!("larger than {}", human_size(limit)));
-        }
-        Err(e) => return Read::Skip(format!("unreadable: {e}")),
-        _ => {}
+/// `O_NONBLOCK`: opening a FIFO that replaced a file after the walk must not wait for a writer.
+/// It changes nothing for regular files.
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86",
+        target_arch = "x86_64",
+        target_arch = "arm",
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "powerpc64",
+        target_arch = "s390x",
+        target_arch = "loongarch64"
+    )
+))]
+const O_NONBLOCK: i32 = 0o4000;
+#[cfg(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+))]
+const O_NONBLOCK: i32 = 0x4;
+#[cfg(not(any(
+    all(
+        target_os = "linux",
+        any(
+            target_arch = "x86",
+            target_arch = "x86_64",
+            target_arch = "arm",
+            target_arch = "aarch64",
+            target_arch = "riscv64",
+            target_arch = "powerpc64",
+            target_arch = "s390x",
+            target_arch = "loongarch64"
+        )
+    ),
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+)))]
+const O_NONBLOCK: i32 = 0;
+
+fn open_for_reading(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut o, O_NONBLOCK);
+    o.open(path)
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        "vanished during the scan".into()
+    } else {
+        format!("unreadable: {e}")
     }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return Read::Skip(format!("unreadable: {e}")),
+}
+
+/// Reads a file as text: one open, one `fstat`, one read. The type and size come from the open
+/// handle, so a file swapped for a FIFO or grown past the limit after the walk is still caught.
+fn read_file(path: &Path, limit: u64) -> Read {
+    use std::io::Read as _;
+    let file = match open_for_reading(path) {
+        Ok(f) => f,
+        Err(e) => return Read::Skip(io_reason(&e)),
     };
+    let meta = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => return Read::Skip(io_reason(&e)),
+    };
+    if !meta.is_file() {
+        return Read::Skip("not a regular file".into());
+    }
+    if meta.len() > limit {
+        return Read::Skip(format!("larger than {}", human_size(limit)));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
+    if let Err(e) = (&file).take(limit + 1).read_to_end(&mut bytes) {
+        return Read::Skip(io_reason(&e));
+    }
     if bytes.len() as u64 > limit {
         return Read::Skip(format!("larger than {}", human_size(limit)));
     }
-    if memchr::memchr(0, &bytes[..bytes.len().min(8192)]).is_some() {
+    // Text never holds a NUL; one memchr over the whole file is cheap next to reading it.
+    if memchr::memchr(0, &bytes).is_some() {
         return Read::Skip("binary".into());
     }
     match String::from_utf8(bytes) {
@@ -271,48 +453,48 @@ fn human_size(n: u64) -> String {
     }
 }
 
-fn check_one(
-    rel: &str,
-    kind: Option<FileKind>,
-    text: String,
-    rules: &[Box<dyn Rule>],
-    config: &Config,
-) -> FileResult {
+fn check_one(rel: &str, kind: Option<FileKind>, text: String, pass: &Pass) -> FileResult {
     let mut out = FileOut::default();
-    let mut file = None;
-    if let Some(kind) = kind {
-        let f = SourceFile::new(rel, text, kind);
-        for rule in rules.iter().filter(|r| r.wants(kind, rel)) {
-            let cx = cx_for(rule.id(), config);
-            rule.check_file(&f, &cx, &mut out);
+    let text = match kind {
+        Some(kind) => {
+            let f = SourceFile::new(rel, text, kind);
+            for (rule, cx) in pass.rules.iter().zip(&pass.cxs) {
+                if rule.wants(kind, rel) {
+                    rule.check_file(&f, cx, &mut out);
+                }
+            }
+            if f.kind.is_yaml()
+                && let Some(e) = f.yaml_error()
+            {
+                out.diags.push(Diagnostic::new(
+                    "parse-error",
+                    rel,
+                    e.offset..e.offset,
+                    format!(
+                        "cannot parse this file as YAML: {}; its rules could not decide",
+                        e.message
+                    ),
+                ));
+            }
+            custom_rules(rel, &f.text, pass.config, &mut out);
+            // Rules may have skipped a file with no connection keyword; when anything is shown
+            // from it, its passwords must still be masked.
+            if !out.diags.is_empty() && f.kind.is_config() {
+                out.secrets.extend(f.secrets());
+                out.secrets.sort_by_key(|r| (r.start, r.end));
+                out.secrets.dedup();
+            }
+            f.text
         }
-        if f.kind.is_yaml()
-            && let Some(e) = &f.yaml().error
-        {
-            out.diags.push(Diagnostic::new(
-                "parse-error",
-                rel,
-                e.offset..e.offset,
-                format!(
-                    "cannot parse this file as YAML: {}; its rules could not decide",
-                    e.message
-                ),
-            ));
+        None => {
+            let text = match text.strip_prefix('\u{feff}') {
+                Some(rest) => rest.to_string(),
+                None => text,
+            };
+            custom_rules(rel, &text, pass.config, &mut out);
+            text
         }
-        file = Some(f.text);
-    }
-    let text = file.unwrap_or_default();
-    for custom in &config.custom_rules {
-        if !custom.paths.is_empty() && !custom.paths.is_match(rel) {
-            continue;
-        }
-        for m in custom.regex.find_iter(&text) {
-            let mut d = Diagnostic::new(custom.id.clone(), rel, m.range(), custom.message.clone())
-                .severity(custom.severity);
-            d.help = custom.help.clone();
-            out.diags.push(d);
-        }
-    }
+    };
     let suppressions = suppress::scan(&text);
     let keep = !out.diags.is_empty() || !suppressions.is_empty();
     FileResult {
@@ -320,6 +502,20 @@ fn check_one(
         text: keep.then_some(text),
         out,
         suppressions,
+    }
+}
+
+fn custom_rules(rel: &str, text: &str, config: &Config, out: &mut FileOut) {
+    for custom in &config.custom_rules {
+        if !custom.paths.is_empty() && !custom.paths.is_match(rel) {
+            continue;
+        }
+        for m in custom.regex.find_iter(text) {
+            let mut d = Diagnostic::new(custom.id.clone(), rel, m.range(), custom.message.clone())
+                .severity(custom.severity);
+            d.help = custom.help.clone();
+            out.diags.push(d);
+        }
     }
 }
 
@@ -354,25 +550,15 @@ fn run_in(
     started: Instant,
 ) -> Result<Outcome, Error> {
     let threads = opts.threads.unwrap_or(0);
+    let pass = Pass {
+        rules,
+        cxs: rules.iter().map(|r| cx_for(r.id(), config)).collect(),
+        config,
+    };
     let snapshot = opts.snapshot.as_deref();
     let (results, partial) = match snapshot {
-        Some(s) => scan_snapshot(s, root, paths, rules, config)?,
-        None => {
-            let (files, partial) = collect(root, paths, rules, config, threads)?;
-            let results: Vec<Result<FileResult, Skipped>> = files
-                .par_iter()
-                .map(
-                    |(rel, abs, kind)| match read_file(abs, config.max_file_size) {
-                        Read::Text(text) => Ok(check_one(rel, *kind, text, rules, config)),
-                        Read::Skip(reason) => Err(Skipped {
-                            path: rel.clone(),
-                            reason,
-                        }),
-                    },
-                )
-                .collect();
-            (results, partial)
-        }
+        Some(s) => scan_snapshot(s, root, paths, &pass)?,
+        None => scan(root, paths, &pass, threads)?,
     };
     let explicit: Vec<PathBuf> = paths.iter().filter(|p| p.is_file()).cloned().collect();
     let mut skipped = Vec::new();
@@ -459,8 +645,7 @@ fn scan_snapshot(
     snapshot: &crate::git::Snapshot,
     root: &Path,
     paths: &[PathBuf],
-    rules: &[Box<dyn Rule>],
-    config: &Config,
+    pass: &Pass,
 ) -> Result<(Vec<Result<FileResult, Skipped>>, bool), Error> {
     let root_c = root.canonicalize().unwrap_or(root.to_path_buf());
     let mut scopes = Vec::new();
@@ -490,14 +675,14 @@ fn scan_snapshot(
         .files(&root_c)
         .into_iter()
         .filter(|rel| in_scope(rel))
-        .filter_map(|rel| Some((rel.clone(), wanted(rules, config, &rel)?)))
+        .filter_map(|rel| Some((rel.clone(), wanted(pass, &rel)?)))
         .collect();
-    let limit = config.max_file_size;
+    let limit = pass.config.max_file_size;
     let results = files
         .par_iter()
         .map(
             |(rel, kind)| match read_source(Some(snapshot), root, rel, root, limit) {
-                Read::Text(text) => Ok(check_one(rel, *kind, text, rules, config)),
+                Read::Text(text) => Ok(check_one(rel, *kind, text, pass)),
                 Read::Skip(reason) => Err(Skipped {
                     path: rel.clone(),
                     reason,

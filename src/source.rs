@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use crate::classify::FileKind;
 use crate::env::{Env, env_of_path};
 use crate::syntax::kv::{self, Dialect};
-use crate::syntax::yaml::{self, Node, Stream};
+use crate::syntax::yaml::{self, Node, Stream, YamlError};
 
 /// A key and its scalar value, from any config format, with exact spans.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +38,7 @@ pub struct SourceFile {
     /// The environment the path names, if any.
     pub env: Option<Env>,
     yaml: OnceLock<Stream>,
+    yaml_error: OnceLock<Option<YamlError>>,
     entries: OnceLock<Vec<Entry>>,
     targets: OnceLock<crate::targets::Targets>,
 }
@@ -55,6 +56,7 @@ impl SourceFile {
             text,
             kind,
             yaml: OnceLock::new(),
+            yaml_error: OnceLock::new(),
             entries: OnceLock::new(),
             targets: OnceLock::new(),
         }
@@ -71,9 +73,46 @@ impl SourceFile {
         })
     }
 
-    /// The connection targets of a config file, found once.
+    /// Why the file is not valid YAML (for YAML and JSON kinds). Taken from the tree when a
+    /// rule built it; otherwise the file is only validated, which costs no tree.
+    pub fn yaml_error(&self) -> Option<&YamlError> {
+        if let Some(stream) = self.yaml.get() {
+            return stream.error.as_ref();
+        }
+        self.yaml_error
+            .get_or_init(|| {
+                if self.kind.is_yaml() {
+                    yaml::validate(&self.text)
+                } else {
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    /// The connection targets of a config file, found once. A file without any connection
+    /// keyword has none, and is not parsed to learn that.
     pub fn targets(&self) -> &crate::targets::Targets {
-        self.targets.get_or_init(|| crate::targets::find(self))
+        self.targets.get_or_init(|| {
+            if crate::targets::may_hold_target(&self.text) {
+                crate::targets::find(self)
+            } else {
+                crate::targets::Targets::default()
+            }
+        })
+    }
+
+    /// Byte ranges of the literal passwords in a config file, for masking wherever its text is
+    /// shown: computed in full even when `targets()` took the keyword shortcut.
+    pub fn secrets(&self) -> Vec<Range<usize>> {
+        if !self.kind.is_config() {
+            return Vec::new();
+        }
+        if crate::targets::may_hold_target(&self.text) {
+            self.targets().secrets.clone()
+        } else {
+            crate::targets::find(self).secrets
+        }
     }
 
     /// Every scalar config value with its key, whatever the format, computed once.
@@ -179,13 +218,35 @@ fn name_value_pairs(entries: &mut [Entry]) {
     }
 }
 
+/// Longest key name kept in an entry's key and path; longer names are cut (on a char boundary).
+const MAX_KEY: usize = 256;
+/// Longest key path built; deeper paths stop growing. Keeps hostile nesting from costing
+/// depth x length per entry.
+const MAX_PATH: usize = 1024;
+/// Longest scalar an alias is expanded to in an entry (a connection string is cut at 4 KiB).
+const MAX_ALIAS_VALUE: usize = 4096;
+/// Most bytes of alias expansions per file: a scalar aliased 100,000 times is not copied
+/// 100,000 times.
+const MAX_ALIAS_TOTAL: usize = 1024 * 1024;
+
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// Walks a YAML tree without recursion (documents can be deep) and emits its scalar values.
 fn flatten(text: &str, root: &Node, out: &mut Vec<Entry>, next_group: &mut usize) {
-    // (node, key path, last key, key span, group)
     // (node, key path, last key, key span, group)
     type Frame<'n> = (&'n Node, String, String, Option<Range<usize>>, usize);
     let mut stack: Vec<Frame> = vec![(root, String::new(), String::new(), None, *next_group)];
     *next_group += 1;
+    let mut alias_budget = MAX_ALIAS_TOTAL;
     while let Some((node, path, key, key_span, group)) = stack.pop() {
         match node {
             Node::Scalar { value, span, .. } => out.push(Entry {
@@ -202,7 +263,11 @@ fn flatten(text: &str, root: &Node, out: &mut Vec<Entry>, next_group: &mut usize
                 target: Some(t),
                 span,
             } => {
-                if let Some(v) = t.as_str() {
+                if let Some(v) = t.as_str()
+                    && v.len() <= MAX_ALIAS_VALUE
+                    && v.len() <= alias_budget
+                {
+                    alias_budget -= v.len();
                     out.push(Entry {
                         path,
                         key,
@@ -220,26 +285,27 @@ fn flatten(text: &str, root: &Node, out: &mut Vec<Entry>, next_group: &mut usize
                 let g = *next_group;
                 *next_group += 1;
                 for (i, item) in items.iter().enumerate().rev() {
-                    stack.push((
-                        item,
-                        format!("{path}[{i}]"),
-                        key.clone(),
-                        key_span.clone(),
-                        g,
-                    ));
+                    let child = if path.len() >= MAX_PATH {
+                        path.clone()
+                    } else {
+                        format!("{path}[{i}]")
+                    };
+                    stack.push((item, child, key.clone(), key_span.clone(), g));
                 }
             }
             Node::Map { entries, .. } => {
                 let g = *next_group;
                 *next_group += 1;
                 for (k, v) in entries.iter().rev() {
-                    let name = k.as_str().unwrap_or("?").to_string();
+                    let name = cut(k.as_str().unwrap_or("?"), MAX_KEY);
                     let child = if path.is_empty() {
-                        name.clone()
+                        name.to_string()
+                    } else if path.len() >= MAX_PATH {
+                        path.clone()
                     } else {
                         format!("{path}.{name}")
                     };
-                    stack.push((v, child, name, Some(k.span()), g));
+                    stack.push((v, child, name.to_string(), Some(k.span()), g));
                 }
             }
         }

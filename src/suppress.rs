@@ -22,52 +22,70 @@ pub struct Suppression {
     pub span: Range<usize>,
 }
 
-/// Finds every suppression directive in `text`. Cheap when there is none (one memchr search).
+/// Finds every suppression directive in `text`. Cheap when there is none (one memchr search),
+/// and linear in the text however many directives a line holds.
 pub fn scan(text: &str) -> Vec<Suppression> {
     let mut out = Vec::new();
+    let bytes = text.as_bytes();
     let finder = memchr::memmem::Finder::new(MARKER);
-    let mut search_from = 0;
-    while let Some(i) = finder.find(&text.as_bytes()[search_from..]) {
-        let at = search_from + i;
-        search_from = at + MARKER.len();
-        let line_start = text[..at].rfind('\n').map_or(0, |p| p + 1);
-        let line_end = text[at..].find('\n').map_or(text.len(), |p| at + p);
-        let before = &text[line_start..at];
-        let Some(leader_at) = COMMENT_LEADERS.iter().filter_map(|l| before.find(l)).min() else {
-            continue;
-        };
-        let code_before = before[..leader_at].trim();
-        let rest = text[at + MARKER.len()..line_end].trim_start();
-        let Some(rest) = rest.strip_prefix("ignore[") else {
-            continue;
-        };
-        let Some(close) = rest.find(']') else {
-            continue;
-        };
-        let rules = rest[..close]
-            .split(',')
-            .map(|r| r.trim().to_string())
-            .filter(|r| !r.is_empty())
+    // `pos` is always at a line start; `line` is its 1-based number.
+    let mut pos = 0;
+    let mut line = 1;
+    while let Some(i) = finder.find(&bytes[pos..]) {
+        let first = pos + i;
+        let line_start = memchr::memrchr(b'\n', &bytes[pos..first]).map_or(pos, |p| pos + p + 1);
+        line += memchr::memchr_iter(b'\n', &bytes[pos..line_start]).count();
+        let line_end = memchr::memchr(b'\n', &bytes[first..]).map_or(text.len(), |p| first + p);
+        let text_line = &text[line_start..line_end];
+        // Every directive of the line is read at once; the line's comment leader and its trimmed
+        // end are found once, not once per directive.
+        let leader_at = COMMENT_LEADERS
+            .iter()
+            .filter_map(|l| text_line.find(l))
+            .min();
+        let code_before = leader_at.is_some_and(|l| !text_line[..l].trim().is_empty());
+        let trimmed_end = line_start + text_line.trim_end().len();
+        let markers: Vec<usize> = finder
+            .find_iter(text_line.as_bytes())
+            .map(|m| line_start + m)
             .collect();
-        let reason = rest[close + 1..]
-            .trim()
-            .trim_end_matches("-->")
-            .trim_end_matches("*/")
-            .trim()
-            .to_string();
-        let line = text[..at].bytes().filter(|&b| b == b'\n').count() + 1;
-        let directive_end = text[..line_end].trim_end().len().max(at);
-        out.push(Suppression {
-            line,
-            covers_to: if code_before.is_empty() {
-                line + 1
-            } else {
-                line
-            },
-            rules,
-            reason,
-            span: at..directive_end,
-        });
+        for (k, &at) in markers.iter().enumerate() {
+            if leader_at.is_none_or(|l| line_start + l >= at) {
+                continue;
+            }
+            // A directive ends where the next one on the line starts.
+            let end = markers.get(k + 1).copied().unwrap_or(line_end);
+            let rest = text[at + MARKER.len()..end].trim_start();
+            let Some(rest) = rest.strip_prefix("ignore[") else {
+                continue;
+            };
+            let Some(close) = rest.find(']') else {
+                continue;
+            };
+            let rules = rest[..close]
+                .split(',')
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .collect();
+            let reason = rest[close + 1..]
+                .trim()
+                .trim_end_matches("-->")
+                .trim_end_matches("*/")
+                .trim()
+                .to_string();
+            out.push(Suppression {
+                line,
+                covers_to: if code_before { line } else { line + 1 },
+                rules,
+                reason,
+                span: at..trimmed_end.max(at),
+            });
+        }
+        if line_end == text.len() {
+            break;
+        }
+        pos = line_end + 1;
+        line += 1;
     }
     out
 }

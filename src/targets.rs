@@ -3,6 +3,9 @@
 //! `unprotected-config-path`, computed once per file.
 
 use std::ops::Range;
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 
 use crate::classify::FileKind;
 use crate::source::{Entry, SourceFile};
@@ -250,6 +253,44 @@ fn best_class(d: &Dsn) -> HostClass {
     } else {
         d.hosts.first().map_or(HostClass::UnixSocket, |h| h.class)
     }
+}
+
+/// Words without which a file cannot hold a target: `://` and the connection-string trigger
+/// words (see `dsn::find_dsns`), the host keys above (joined-word spellings included), and a
+/// backslash, since an escape in a quoted value can spell any of them.
+static KEYWORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build([
+            "://",
+            "host",
+            "server",
+            "addr",
+            "endpoint",
+            "end_point",
+            "end-point",
+            "end.point",
+            "\\",
+            "source",
+        ])
+        .expect("static patterns compile")
+});
+
+/// A cheap test run before any parse: false means `find` would return no target. It may say
+/// true for a file without one.
+pub fn may_hold_target(text: &str) -> bool {
+    let b = text.as_bytes();
+    KEYWORDS.find_iter(text).any(|m| {
+        // `source` counts only as `Data Source=`, the ADO.NET key.
+        m.pattern().as_usize() != 9 || {
+            let rest = b.get(m.end()..).unwrap_or_default();
+            let i = rest
+                .iter()
+                .position(|c| !matches!(c, b' ' | b'\t'))
+                .unwrap_or(rest.len());
+            rest.get(i) == Some(&b'=')
+        }
+    })
 }
 
 /// Computes the targets of a config file.

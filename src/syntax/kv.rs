@@ -29,10 +29,26 @@ pub struct Pair {
     pub group: usize,
 }
 
+/// Most block names in a path; deeper `.tfvars` blocks still nest but stop adding to it.
+const MAX_BLOCKS: usize = 32;
+/// Longest block name kept in a path.
+const MAX_NAME: usize = 256;
+
+fn cut(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// Scans a file of `key = value` lines. Never fails: lines it does not understand are skipped.
+/// Linear in the text, however deep its blocks nest.
 pub fn scan(text: &str, dialect: Dialect) -> Vec<Pair> {
     let mut pairs = Vec::new();
     let mut blocks: Vec<String> = Vec::new();
+    // `blocks` joined with `.`, rebuilt only when a block opens or closes.
+    let mut prefix = String::new();
     let mut group = 0usize;
     let mut next_group = 1usize;
     let mut group_stack: Vec<usize> = Vec::new();
@@ -49,13 +65,17 @@ pub fn scan(text: &str, dialect: Dialect) -> Vec<Pair> {
         }
         if matches!(dialect, Dialect::Ini | Dialect::Toml) && body.starts_with('[') {
             let name = body.trim_matches(|c| c == '[' || c == ']').trim();
-            blocks = vec![name.to_string()];
+            blocks = vec![cut(name, MAX_NAME).to_string()];
+            prefix = blocks[0].clone();
             group = next_group;
             next_group += 1;
             continue;
         }
         if dialect == Dialect::Tfvars && body.starts_with('}') {
             blocks.pop();
+            if blocks.len() < MAX_BLOCKS {
+                prefix = blocks.join(".");
+            }
             group = group_stack.pop().unwrap_or(0);
             continue;
         }
@@ -82,7 +102,10 @@ pub fn scan(text: &str, dialect: Dialect) -> Vec<Pair> {
         let value_raw = after.trim_start();
         let value_base = body_start + sep + sep_len + value_lead;
         if dialect == Dialect::Tfvars && value_raw.starts_with('{') && !value_raw.contains('}') {
-            blocks.push(key.to_string());
+            blocks.push(cut(key, MAX_NAME).to_string());
+            if blocks.len() <= MAX_BLOCKS {
+                prefix = blocks.join(".");
+            }
             group_stack.push(group);
             group = next_group;
             next_group += 1;
@@ -92,7 +115,7 @@ pub fn scan(text: &str, dialect: Dialect) -> Vec<Pair> {
         let path = if blocks.is_empty() {
             key.to_string()
         } else {
-            format!("{}.{key}", blocks.join("."))
+            format!("{prefix}.{key}")
         };
         pairs.push(Pair {
             path,

@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::ops::Range;
+use std::sync::Arc;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
@@ -37,9 +38,10 @@ pub enum Node {
         entries: Vec<(Node, Node)>,
         span: Range<usize>,
     },
-    /// `*name`: not expanded. `target` is the scalar the anchor named, when it was a scalar.
+    /// `*name`: not expanded. `target` is the scalar the anchor named, when it was a scalar;
+    /// shared, so a big scalar aliased many times is stored once.
     Alias {
-        target: Option<Box<Node>>,
+        target: Option<Arc<Node>>,
         span: Range<usize>,
     },
 }
@@ -150,7 +152,7 @@ pub fn parse(text: &str) -> Stream {
     let offsets = Offsets::new(text);
     let mut stream = Stream::default();
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: std::collections::HashMap<usize, Node> = std::collections::HashMap::new();
+    let mut anchors: std::collections::HashMap<usize, Arc<Node>> = std::collections::HashMap::new();
     let mut parser = Parser::new_from_str(text);
     loop {
         let (event, span) = match parser.next_event() {
@@ -246,12 +248,12 @@ pub fn parse(text: &str) -> Stream {
                     span: range.clone(),
                 };
                 if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
+                    anchors.insert(anchor, Arc::new(node.clone()));
                 }
                 node
             }
             Event::Alias(id) => Node::Alias {
-                target: anchors.get(&id).cloned().map(Box::new),
+                target: anchors.get(&id).cloned(),
                 span: range.clone(),
             },
         };
@@ -269,6 +271,38 @@ pub fn parse(text: &str) -> Stream {
         }
     }
     stream
+}
+
+/// Checks that `text` parses, without building a tree: the same error `parse` would report
+/// (message and offset), at a fraction of the cost.
+pub fn validate(text: &str) -> Option<YamlError> {
+    let mut depth = 0usize;
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        match parser.next_event() {
+            None => return None,
+            Some(Err(e)) => {
+                return Some(YamlError {
+                    message: e.info().to_string(),
+                    offset: Offsets::new(text).byte(e.marker().index()),
+                });
+            }
+            Some(Ok((event, span))) => match event {
+                Event::StreamEnd => return None,
+                Event::SequenceStart(..) | Event::MappingStart(..) => {
+                    if depth >= MAX_DEPTH {
+                        return Some(YamlError {
+                            message: format!("nesting deeper than {MAX_DEPTH} levels"),
+                            offset: Offsets::new(text).range(&span).start,
+                        });
+                    }
+                    depth += 1;
+                }
+                Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+    }
 }
 
 /// Finds `needle` inside the source text of `span`, for pointing at a part of a scalar whose
