@@ -998,6 +998,70 @@ CREATE TRIGGER audit_log_checksum BEFORE INSERT ON audit_logs
     }
 
     #[test]
+    fn latest_row_of_another_table_is_a_lookup_not_a_chain() {
+        // Signing with the newest key, peppering with the newest setting, converting at the
+        // newest rate: the trigger table is `t`, the read is of another table.
+        for (decls, body) in [
+            (
+                "k record;",
+                "  SELECT * INTO k FROM signing_keys WHERE active ORDER BY created_at DESC, id DESC LIMIT 1;\n  NEW.signature := encode(hmac(NEW.payload::text, k.secret, 'sha256'), 'hex');",
+            ),
+            (
+                "p text;",
+                "  SELECT pepper INTO p FROM tenant_settings WHERE tenant_id = NEW.tenant_id ORDER BY updated_at DESC, id DESC LIMIT 1;\n  NEW.email_hash := encode(digest(p || lower(NEW.email), 'sha256'), 'hex');",
+            ),
+            (
+                "r numeric;",
+                "  SELECT rate INTO r FROM fx_rates WHERE currency = NEW.currency ORDER BY as_of DESC, id DESC LIMIT 1;\n  NEW.idem := md5(NEW.currency || r::text);",
+            ),
+            (
+                "n int;",
+                "  SELECT max(version) INTO n FROM other_versions WHERE doc = NEW.doc;\n  NEW.version := n + 1;",
+            ),
+        ] {
+            lint_ok(&trigger(decls, body));
+        }
+        // Near miss: the same reads of the trigger's own table (schema-qualified) are chains.
+        lint_errors(&trigger(
+            "k record;",
+            "  SELECT * INTO k FROM public.t WHERE active ORDER BY created_at DESC, id DESC LIMIT 1;\n  NEW.signature := encode(hmac(NEW.payload::text, k.hash, 'sha256'), 'hex');",
+        ));
+        lint_errors(
+            &trigger(
+                "p text;",
+                "  SELECT hash INTO p FROM t ORDER BY id DESC LIMIT 1;\n  NEW.hash := md5(p);",
+            )
+            .replace("ON t FOR", "ON public.t FOR"),
+        );
+        // A chain-head row of another table that the trigger updates is still a read.
+        lint_errors(&trigger(
+            "h text;",
+            "  SELECT head INTO h FROM chain_heads WHERE account_id = NEW.account_id;\n  NEW.hash := md5(coalesce(h, '') || NEW.payload);\n  UPDATE chain_heads SET head = NEW.hash WHERE account_id = NEW.account_id;",
+        ));
+    }
+
+    #[test]
+    fn range_filtered_aggregates_are_ranks_not_counters() {
+        for body in [
+            "  NEW.rank_at_insert := (SELECT count(*) FROM t s WHERE s.score > NEW.score) + 1;",
+            "  SELECT count(*) + 1 INTO NEW.attempt FROM t WHERE user_id = NEW.user_id AND created_at > now() - interval '15 minutes';",
+            "  NEW.n := (SELECT max(n) FROM t WHERE a = NEW.a OR b = NEW.b) + 1;",
+            "  NEW.n := (SELECT count(*) FROM t WHERE active) + 1;",
+        ] {
+            lint_ok(&trigger("", body));
+        }
+        // Near miss: equality on the chain key (and a constant), or no filter, is a counter.
+        for body in [
+            "  NEW.n := (SELECT count(*) FROM t WHERE user_id = NEW.user_id) + 1;",
+            "  NEW.n := (SELECT max(n) FROM t WHERE user_id = NEW.user_id AND kind = 'x') + 1;",
+            "  NEW.n := (SELECT max(n) FROM t WHERE org IS NOT DISTINCT FROM NEW.org) + 1;",
+            "  NEW.n := (SELECT max(n) FROM t) + 1;",
+        ] {
+            lint_errors(&trigger("", body));
+        }
+    }
+
+    #[test]
     fn unique_index_on_prev_hash_and_nullable_keys() {
         let with_index = |ix: &str| format!("{INCIDENT}{ix}");
         lint_ok(&with_index(

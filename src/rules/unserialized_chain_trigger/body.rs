@@ -554,10 +554,18 @@ impl Cx<'_> {
 
     fn read_kind(&self, facts: &[Facts], si: usize, q: &Query) -> Option<ReadKind> {
         let from = q.from.as_deref()?;
-        if q.order_by.as_ref().is_some_and(|o| self.has_desc(o)) && q.limit_one {
+        // The latest row or an aggregate of another table is a lookup (the newest signing
+        // key, a rate), not a predecessor: only the trigger's own rows form its chain.
+        let own = self.is_trigger_table(from);
+        if own && q.order_by.as_ref().is_some_and(|o| self.has_desc(o)) && q.limit_one {
             return Some(ReadKind::LatestRow);
         }
-        if self.has_call(q.list.clone(), |w| w == "max" || w == "count") {
+        // A count or max over a range (`score > NEW.score`, a time window) is a rank or a
+        // rate, not the next value of a chain: a unique index on it would reject valid rows.
+        if own
+            && self.has_call(q.list.clone(), |w| w == "max" || w == "count")
+            && q.where_.clone().is_none_or(|w| self.key_equalities_only(w))
+        {
             return Some(ReadKind::Aggregate);
         }
         if q.list.clone().any(|k| self.is(k, "last_value")) {
@@ -650,6 +658,46 @@ impl Cx<'_> {
         ws.chars()
             .all(|c| c == ' ' || c == '\t')
             .then(|| ws.to_string())
+    }
+
+    /// True when `w` is a conjunction of equalities (`col = NEW.x`, `col = 'lit'`,
+    /// `col IS NOT DISTINCT FROM NEW.x`) and nothing else.
+    fn key_equalities_only(&self, w: Range<usize>) -> bool {
+        let mut start = w.start;
+        let mut conjuncts = Vec::new();
+        for k in w.clone() {
+            if self.is(k, "and") {
+                conjuncts.push(start..k);
+                start = k + 1;
+            }
+        }
+        conjuncts.push(start..w.end);
+        conjuncts.into_iter().all(|c| {
+            let Some((_, j)) = self.name(c.start, c.end) else {
+                return false;
+            };
+            let rhs = if self.punct(j, "=") {
+                j + 1
+            } else if self.is(j, "is")
+                && self.is(j + 1, "not")
+                && self.is(j + 2, "distinct")
+                && self.is(j + 3, "from")
+            {
+                j + 4
+            } else {
+                return false;
+            };
+            if let Some((_, next)) = self.name(rhs, c.end) {
+                return next == c.end;
+            }
+            rhs + 1 == c.end
+                && self.toks.get(rhs).is_some_and(|t| {
+                    matches!(
+                        t.kind,
+                        TokenKind::String | TokenKind::Number | TokenKind::Param
+                    )
+                })
+        })
     }
 
     /// Chain keys: `col = NEW.x`, `NEW.x = col`, `col IS NOT DISTINCT FROM NEW.x` (and reverse).
