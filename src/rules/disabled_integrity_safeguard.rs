@@ -62,7 +62,7 @@ impl Rule for DisabledIntegritySafeguard {
         }
         let settings = match file.kind {
             FileKind::PgConf => scan_conf(&file.text, 0, false),
-            FileKind::Sql => scan_sql_text(&file.text, false),
+            FileKind::Sql => scan_sql_migration(&file.text),
             // One document at a time: `fsync` counts only in a document about PostgreSQL.
             _ => file
                 .yaml()
@@ -345,6 +345,16 @@ fn conf_line(line: &str) -> Option<(&str, &str, Range<usize>)> {
 /// Scans SQL text for `ALTER SYSTEM|DATABASE|ROLE ... SET` of an integrity guard.
 pub fn scan_sql_text(text: &str, throwaway_env: bool) -> Vec<Setting> {
     scan_sql(&items(text).0, throwaway_env)
+}
+
+/// Scans a SQL file, leaving out the "down" sections of dbmate and goose migrations: they
+/// run only on rollback.
+pub fn scan_sql_migration(text: &str) -> Vec<Setting> {
+    let downs = crate::syntax::sql::migrations::down_sections(text);
+    scan_sql_text(text, false)
+        .into_iter()
+        .filter(|s| !downs.iter().any(|d| d.contains(&s.span.start)))
+        .collect()
 }
 
 /// Scans already parsed SQL items for `ALTER SYSTEM|DATABASE|ROLE ... SET` of a guard.
@@ -733,6 +743,16 @@ mod tests {
             got[2].help
         );
         assert!(scan_sql_text(src, true).is_empty());
+        // A dbmate or goose down section runs only on rollback.
+        let down = "-- migrate:up\nSELECT 1;\n-- migrate:down transaction:false\nALTER SYSTEM SET fsync = off;\n";
+        assert!(scan_sql_migration(down).is_empty());
+        let goose = "-- +goose Down\nALTER SYSTEM SET fsync = off;\n-- +goose Up\nALTER SYSTEM SET full_page_writes = off;\n";
+        let got = scan_sql_migration(goose);
+        assert_eq!(got.len(), 1);
+        assert!(goose[got[0].span.clone()].starts_with("full_page_writes"));
+        // Near miss: the up section of the same file is scanned.
+        let up = "-- migrate:up transaction:false\nALTER SYSTEM SET fsync = off;\n-- migrate:down\nSELECT 1;\n";
+        assert_eq!(scan_sql_migration(up).len(), 1);
     }
 
     #[test]

@@ -192,15 +192,11 @@ pub fn down_sections(text: &str) -> Vec<Range<usize>> {
     let mut down_start: Option<usize> = None;
     let mut pos = 0;
     for line in text.split_inclusive('\n') {
-        let marker = line
-            .trim()
-            .strip_prefix("--")
-            .map(|m| m.trim().to_ascii_lowercase());
-        match marker.as_deref() {
-            Some("migrate:down" | "+goose down") if down_start.is_none() => {
+        match marker(line) {
+            Some(Direction::Down) if down_start.is_none() => {
                 down_start = Some(pos);
             }
-            Some("migrate:up" | "+goose up") => {
+            Some(Direction::Up) => {
                 if let Some(s) = down_start.take() {
                     out.push(s..pos);
                 }
@@ -213,6 +209,30 @@ pub fn down_sections(text: &str) -> Vec<Range<usize>> {
         out.push(s..text.len());
     }
     out
+}
+
+enum Direction {
+    Up,
+    Down,
+}
+
+/// The direction a dbmate or goose marker line starts. Options may follow the marker
+/// (`-- migrate:down transaction:false`, `-- +goose Down -- comment`).
+fn marker(line: &str) -> Option<Direction> {
+    let rest = line.trim().strip_prefix("--")?.trim_start();
+    let mut words = rest.split_whitespace();
+    let first = words.next()?.to_ascii_lowercase();
+    let dir = match first.as_str() {
+        "migrate:up" => Direction::Up,
+        "migrate:down" => Direction::Down,
+        "+goose" => match words.next()?.to_ascii_lowercase().as_str() {
+            "up" => Direction::Up,
+            "down" => Direction::Down,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(dir)
 }
 
 #[cfg(test)]
@@ -360,6 +380,28 @@ mod tests {
         let d = down_sections(goose);
         assert_eq!(&goose[d[0].clone()], "-- +goose Down\nB;\n");
         assert!(down_sections("CREATE TABLE a(); -- migrate:down is mentioned\n").is_empty());
+    }
+
+    #[test]
+    fn markers_with_options_after_them() {
+        let dbmate = "-- migrate:up transaction:false\nA;\n-- migrate:down transaction:false\nB;\n";
+        let d = down_sections(dbmate);
+        assert_eq!(d.len(), 1);
+        assert_eq!(&dbmate[d[0].clone()], "-- migrate:down transaction:false\nB;\n");
+        // An up marker with options ends the down section.
+        let back = "-- migrate:down\nB;\n-- migrate:up transaction:false\nC;\n";
+        assert_eq!(&back[down_sections(back)[0].clone()], "-- migrate:down\nB;\n");
+        let goose = "-- +goose Up\nA;\n-- +goose Down  -- undo\nB;\n-- +goose  up\nC;\n";
+        assert_eq!(&goose[down_sections(goose)[0].clone()], "-- +goose Down  -- undo\nB;\n");
+        // Near misses: other words that merely start alike, and other goose annotations.
+        for text in [
+            "-- migrate:downgrade\nB;\n",
+            "-- +goose StatementBegin\nB;\n",
+            "-- +goose Downward\nB;\n",
+            "-- see migrate:down below\nB;\n",
+        ] {
+            assert!(down_sections(text).is_empty(), "{text}");
+        }
     }
 
     proptest! {
