@@ -26,7 +26,7 @@
 //!    them after all versioned migrations.
 //!
 //! Sqitch applies changes in `sqitch.plan` order; without reading the plan, deploy scripts are
-//! ordered by name.
+//! ordered by name, and a reworked change's older copy `name@tag.sql` just before `name.sql`.
 
 use std::cmp::Ordering;
 use std::ops::Range;
@@ -85,6 +85,8 @@ pub struct MigrationKey {
     set: String,
     class: u8,
     version: Vec<NatPart>,
+    /// Sqitch reworks: `name@tag.sql` (0, tag) is an older copy of `name.sql` (1, []).
+    rework: (u8, Vec<NatPart>),
     desc: Vec<NatPart>,
     path: String,
 }
@@ -147,6 +149,7 @@ pub fn migration_sort_key(path: &str) -> MigrationKey {
         .strip_prefix(set.as_str())
         .unwrap_or(&norm)
         .trim_start_matches('/');
+    let mut rework = (1, Vec::new());
     let (class, version, desc) = if let Some((ver, desc)) = flyway_versioned(file) {
         let v = ver
             .split(['.', '_'])
@@ -156,6 +159,9 @@ pub fn migration_sort_key(path: &str) -> MigrationKey {
         (1, v, natural(desc))
     } else if let Some(desc) = file.strip_prefix("R__") {
         (2, Vec::new(), natural(desc))
+    } else if let Some((current, tag)) = sqitch_rework(rel) {
+        rework = (0, natural(&tag));
+        (0, natural(&current), Vec::new())
     } else {
         (0, natural(rel), Vec::new())
     };
@@ -163,9 +169,27 @@ pub fn migration_sort_key(path: &str) -> MigrationKey {
         set,
         class,
         version,
+        rework,
         desc,
         path: norm,
     }
+}
+
+/// A Sqitch reworked script `dir/name@tag.sql` -> (`dir/name.sql`, `tag`): the copy of the
+/// change as it was at `tag`, applied before the current `name.sql`.
+fn sqitch_rework(rel: &str) -> Option<(String, String)> {
+    let (dir, file) = rel.rsplit_once('/').map_or(("", rel), |(d, f)| (d, f));
+    let stem = file.strip_suffix(".sql")?;
+    let (name, tag) = stem.rsplit_once('@')?;
+    if name.is_empty() || tag.is_empty() {
+        return None;
+    }
+    let current = if dir.is_empty() {
+        format!("{name}.sql")
+    } else {
+        format!("{dir}/{name}.sql")
+    };
+    Some((current, tag.to_string()))
 }
 
 /// `V<version>__<desc>.sql` -> (version, desc) when the version is digits, `.` and `_`.
@@ -380,6 +404,32 @@ mod tests {
         let d = down_sections(goose);
         assert_eq!(&goose[d[0].clone()], "-- +goose Down\nB;\n");
         assert!(down_sections("CREATE TABLE a(); -- migrate:down is mentioned\n").is_empty());
+    }
+
+    #[test]
+    fn sqitch_reworked_scripts_precede_the_current_one() {
+        let got = ordered(&[
+            "deploy/audit_chain.sql",
+            "deploy/audit_chain@v2.0.sql",
+            "deploy/audit_chain@v1.0.sql",
+            "deploy/accounts.sql",
+            "deploy/audit_chain_index.sql",
+        ]);
+        assert_eq!(
+            got,
+            vec![
+                "deploy/accounts.sql",
+                "deploy/audit_chain@v1.0.sql",
+                "deploy/audit_chain@v2.0.sql",
+                "deploy/audit_chain.sql",
+                "deploy/audit_chain_index.sql",
+            ]
+        );
+        // Near miss: an `@` with nothing on one side is an ordinary name.
+        assert_eq!(
+            ordered(&["deploy/b.sql", "deploy/@a.sql"]),
+            vec!["deploy/@a.sql", "deploy/b.sql"]
+        );
     }
 
     #[test]
