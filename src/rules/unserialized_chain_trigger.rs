@@ -58,7 +58,7 @@ use crate::syntax::sql::migrations::{
     down_sections, is_migration_path, migration_set, migration_sort_key,
 };
 use crate::syntax::sql::{IndexDef, Item, LexError, TokenKind, items, lex};
-use body::{ChainRead, ReadKind, canonical, same_table};
+use body::{ChainRead, LockIssue, ReadKind, canonical, same_table};
 
 /// The rule as the engine runs it: each migration is parsed once in the per-file pass (the
 /// parse is the fact), and the repo pass replays every migration set and judges it.
@@ -526,7 +526,7 @@ fn verdicts(
             ReadKind::Aggregate => format!("derives the next value of {chain} from max()/count()"),
             ReadKind::LastValue => format!("reads the last value of {chain}"),
             ReadKind::HeadRow => format!(
-                "reads the head of {chain} from `{}` without FOR UPDATE",
+                "reads the head of {chain} from `{}`",
                 read.table.as_deref().unwrap_or("?")
             ),
         };
@@ -536,9 +536,11 @@ fn verdicts(
                 "read the same predecessor and fork the chain"
             }
         };
+        let (lock_phrase, lock_note, lock_help) = lock_wording(read, &lock);
         let mut message = format!(
-            "trigger function `{function}` {what} without a lock: concurrent inserts{same} {consequence}"
+            "trigger function `{function}` {what}{lock_phrase}: concurrent inserts{same} {consequence}"
         );
+        message.push_str(&lock_note);
         if read.for_update && read.kind != ReadKind::HeadRow {
             message.push_str(
                 " (FOR UPDATE locks only the current last row, which both inserts still read)",
@@ -554,16 +556,27 @@ fn verdicts(
                 " (unique index `{ix}` does not stop forks of rows whose {col} is NULL without NULLS NOT DISTINCT)"
             ));
         }
-        let mut help = if read.kind == ReadKind::HeadRow {
-            format!("end this SELECT with `FOR UPDATE`, or add `{lock}` before it")
-        } else {
-            format!("add `{lock}` before this read so inserts into one chain take turns")
+        let mut help = match (&lock_help, read.kind) {
+            (Some(h), _) => h.clone(),
+            (None, ReadKind::HeadRow) => {
+                format!("end this SELECT with `FOR UPDATE`, or add `{lock}` before it")
+            }
+            (None, _) => {
+                format!("add `{lock}` before this read so inserts into one chain take turns")
+            }
         };
         if let Some(link) = read.links.first() {
             let mut cols: Vec<&str> = keys.clone();
             cols.push(link);
+            // A key compared with IS NOT DISTINCT FROM may be NULL, and NULLs are distinct
+            // in a plain unique index.
+            let nnd = if read.keys.iter().any(|k| k.nullable) {
+                " NULLS NOT DISTINCT"
+            } else {
+                ""
+            };
             help.push_str(&format!(
-                " (or a unique index on ({}) so a fork fails loudly)",
+                " (or a unique index on ({}){nnd} so a fork fails loudly)",
                 cols.join(", ")
             ));
         }
@@ -591,6 +604,62 @@ fn verdicts(
         ));
     }
     out
+}
+
+/// How the message and help speak of the read's lock: (phrase after the read, note, help).
+fn lock_wording(read: &ChainRead, lock: &str) -> (String, String, Option<String>) {
+    let head = read.kind == ReadKind::HeadRow;
+    let none = if head {
+        " without FOR UPDATE or a lock"
+    } else {
+        " without a lock"
+    };
+    let unserialized = " that its lock does not serialize";
+    let replace = |what: &str| {
+        format!("replace {what} with `{lock}` before this read so inserts into one chain take turns")
+    };
+    match &read.lock_issue {
+        None => (none.to_string(), String::new(), None),
+        Some(LockIssue::After) => (
+            " before taking its lock".to_string(),
+            " (a lock taken after the read comes too late)".to_string(),
+            Some(format!(
+                "move the lock before this read, e.g. `{lock}`, so inserts into one chain take turns"
+            )),
+        ),
+        Some(LockIssue::SomePaths) => (
+            unserialized.to_string(),
+            " (the lock before it is taken on only some paths)".to_string(),
+            Some(format!(
+                "take the lock unconditionally before this read: `{lock}`"
+            )),
+        ),
+        Some(LockIssue::Try) => (
+            unserialized.to_string(),
+            " (pg_try_advisory_*lock does not wait: a second insert goes on without the lock)"
+                .to_string(),
+            Some(replace("the try-lock")),
+        ),
+        Some(LockIssue::Shared) => (
+            unserialized.to_string(),
+            " (a shared advisory lock does not exclude other shared holders)".to_string(),
+            Some(replace("the shared lock")),
+        ),
+        Some(LockIssue::Weak(mode)) => {
+            let mode = if mode.is_empty() {
+                "this".to_string()
+            } else {
+                mode.to_ascii_uppercase()
+            };
+            (
+                unserialized.to_string(),
+                format!(" (LOCK TABLE in {mode} MODE does not conflict with itself, so concurrent inserts both hold it)"),
+                Some(format!(
+                    "lock the table IN SHARE ROW EXCLUSIVE MODE, or better, replace the LOCK TABLE with `{lock}` before this read"
+                )),
+            )
+        }
+    }
 }
 
 /// The advisory lock statement for a chain (see the module docs).
@@ -1059,6 +1128,52 @@ CREATE TRIGGER audit_log_checksum BEFORE INSERT ON audit_logs
         ] {
             lint_errors(&trigger("", body));
         }
+    }
+
+    #[test]
+    fn messages_say_why_an_existing_lock_does_not_count() {
+        let msg = |body: &str| {
+            let v = lint_errors(&trigger("prev text;", body));
+            (v[0].message.clone(), v[0].help.clone())
+        };
+        let lock = "PERFORM pg_advisory_xact_lock(1, hashtext(NEW.account_id::text));";
+        let cases = [
+            (format!("{READ}\n  {lock}\n{DERIVE}"), "before taking its lock", "move the lock before this read"),
+            (format!("  IF NEW.k THEN\n    {lock}\n  END IF;\n{READ}\n{DERIVE}"), "only some paths", "unconditionally"),
+            (format!("  PERFORM pg_try_advisory_xact_lock(1);\n{READ}\n{DERIVE}"), "does not wait", "replace the try-lock"),
+            (format!("  PERFORM pg_advisory_xact_lock_shared(1);\n{READ}\n{DERIVE}"), "shared advisory lock", "replace the shared lock"),
+            (format!("  LOCK TABLE t IN ROW EXCLUSIVE MODE;\n{READ}\n{DERIVE}"), "ROW EXCLUSIVE MODE does not conflict", "SHARE ROW EXCLUSIVE"),
+        ];
+        for (body, note, help) in cases {
+            let (m, h) = msg(&body);
+            assert!(m.contains(note) && !m.contains("without a lock"), "{m}");
+            assert!(h.contains(help), "{h}");
+        }
+        // Near miss: no lock at all says so, once.
+        let (m, h) = msg(&format!("{READ}\n{DERIVE}"));
+        assert!(m.contains("without a lock:"), "{m}");
+        assert!(h.starts_with("add `PERFORM"), "{h}");
+        // A head row read says FOR UPDATE and lock in one phrase.
+        let v = lint_errors(&trigger(
+            "h text;",
+            "  SELECT head INTO h FROM heads WHERE account_id = NEW.account_id;\n  NEW.hash := md5(coalesce(h, '') || NEW.payload);\n  UPDATE heads SET head = NEW.hash WHERE account_id = NEW.account_id;",
+        ));
+        assert!(v[0].message.contains("without FOR UPDATE or a lock:"), "{}", v[0].message);
+        assert!(!v[0].message.contains("without FOR UPDATE without"));
+    }
+
+    #[test]
+    fn unique_index_help_asks_for_nulls_not_distinct_on_nullable_keys() {
+        let v = lint_errors(INCIDENT);
+        assert!(
+            v[0].help.contains("(org_id, prev_checksum) NULLS NOT DISTINCT so a fork"),
+            "{}",
+            v[0].help
+        );
+        // Near miss: a key compared with `=` is never NULL in the chain, so no clause.
+        let v = lint_errors(&trigger("prev text;", &format!("{READ}\n{DERIVE}")));
+        assert!(v[0].help.contains("(account_id, prev_hash) so a fork"), "{}", v[0].help);
+        assert!(!v[0].help.contains("NULLS NOT DISTINCT"));
     }
 
     #[test]

@@ -38,6 +38,21 @@ pub struct Key {
     pub nullable: bool,
 }
 
+/// A lock the body takes that does not serialize the read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockIssue {
+    /// A serializing lock, taken only after the read.
+    After,
+    /// A serializing lock before the read, but not on every path to it.
+    SomePaths,
+    /// `pg_try_advisory_*lock`: does not wait, so both inserts go on.
+    Try,
+    /// `pg_advisory_*lock_shared`: shared holders do not exclude each other.
+    Shared,
+    /// `LOCK TABLE` in a mode that does not conflict with itself (the mode, lowercased).
+    Weak(String),
+}
+
 /// A predecessor read from which a NEW column is derived: a chain or counter append.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainRead {
@@ -63,6 +78,17 @@ pub struct ChainRead {
     pub unreleased_session_lock: bool,
     /// The `ORDER BY` items and their span when every item is a timestamp.
     pub timestamp_only_order: Option<(Range<usize>, String)>,
+    /// A lock that exists but does not serialize the read (meaningful only when not serialized).
+    pub lock_issue: Option<LockIssue>,
+}
+
+/// What a statement does by way of locking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LockAttempt {
+    /// A lock that serializes what follows it.
+    Serializing,
+    /// A lock that does not.
+    Ineffective(LockIssue),
 }
 
 /// Analyses a trigger body. `tables` are the tables whose triggers run it; `lock_helpers`
@@ -292,6 +318,75 @@ impl Cx<'_> {
             }
         }
         Some(f)
+    }
+
+    /// The locks a statement takes, as far as they concern serialization.
+    fn lock_attempts(&self, r: Range<usize>) -> Vec<LockAttempt> {
+        let mut out = Vec::new();
+        for k in r.clone() {
+            if !self.punct(k + 1, "(") {
+                continue;
+            }
+            let Some(w) = self.word(k) else { continue };
+            let attempt = match w.as_str() {
+                "pg_advisory_xact_lock" | "pg_advisory_lock" => LockAttempt::Serializing,
+                "pg_try_advisory_xact_lock"
+                | "pg_try_advisory_lock"
+                | "pg_try_advisory_xact_lock_shared"
+                | "pg_try_advisory_lock_shared" => LockAttempt::Ineffective(LockIssue::Try),
+                "pg_advisory_xact_lock_shared" | "pg_advisory_lock_shared" => {
+                    LockAttempt::Ineffective(LockIssue::Shared)
+                }
+                _ if self.lock_helpers.contains(&canonical(&w)) => LockAttempt::Serializing,
+                _ => continue,
+            };
+            out.push(attempt);
+        }
+        if self.is(r.start, "lock") {
+            if self.strong_table_lock(r.clone()) {
+                out.push(LockAttempt::Serializing);
+            } else {
+                let mode = r
+                    .clone()
+                    .skip_while(|&k| !self.is(k, "in"))
+                    .skip(1)
+                    .take_while(|&k| !self.is(k, "mode"))
+                    .filter_map(|k| self.word(k))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                out.push(LockAttempt::Ineffective(LockIssue::Weak(mode)));
+            }
+        }
+        out
+    }
+
+    /// Why the locks around an unserialized read at statement `si` do not count, if any.
+    fn lock_issue(&self, rec: &[Rec], si: usize) -> Option<LockIssue> {
+        let mut before_serializing = false;
+        let mut issue = None;
+        for r in &rec[..si] {
+            for a in self.lock_attempts(r.range.clone()) {
+                match a {
+                    LockAttempt::Serializing => before_serializing = true,
+                    LockAttempt::Ineffective(i) => {
+                        issue.get_or_insert(i);
+                    }
+                }
+            }
+        }
+        if let Some(i) = issue {
+            return Some(i);
+        }
+        if before_serializing {
+            return Some(LockIssue::SomePaths);
+        }
+        rec[si + 1..]
+            .iter()
+            .any(|r| {
+                self.lock_attempts(r.range.clone())
+                    .contains(&LockAttempt::Serializing)
+            })
+            .then_some(LockIssue::After)
     }
 
     fn strong_table_lock(&self, r: Range<usize>) -> bool {
@@ -643,6 +738,11 @@ impl Cx<'_> {
             serialized,
             for_update: q.for_update,
             unreleased_session_lock: flow.session && !unlock_after,
+            lock_issue: if serialized || (flow.session && !unlock_after) {
+                None
+            } else {
+                self.lock_issue(rec, si)
+            },
             timestamp_only_order: if kind == ReadKind::LatestRow {
                 self.timestamp_only(q.order_by.clone().unwrap_or_default())
             } else {
