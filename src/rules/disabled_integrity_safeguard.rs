@@ -795,7 +795,14 @@ mod tests {
     fn only_the_last_value_of_a_conf_setting_counts() {
         // Overridden by a safe value later in the file: no finding.
         assert!(scan_conf("fsync = off\nwork_mem = 4MB\nfsync = on\n", 0, false).is_empty());
-        assert!(scan_conf("full_page_writes = off\nFULL_PAGE_WRITES = true\n", 0, false).is_empty());
+        assert!(
+            scan_conf(
+                "full_page_writes = off\nFULL_PAGE_WRITES = true\n",
+                0,
+                false
+            )
+            .is_empty()
+        );
         // Near misses: overridden the other way, or by a value PostgreSQL cannot read.
         let src = "fsync = on\nfsync = off\n";
         let got = scan_conf(src, 0, false);
@@ -808,11 +815,23 @@ mod tests {
     #[test]
     fn one_line_and_quoted_conf_values_under_conf_keys() {
         let cases = [
-            ("primary:\n  extendedConfiguration: |-\n    zero_damaged_pages = on\n", "zero_damaged_pages = on"),
-            ("primary:\n  extendedConfiguration: |-\n    fsync = off\n", "fsync = off"),
+            (
+                "primary:\n  extendedConfiguration: |-\n    zero_damaged_pages = on\n",
+                "zero_damaged_pages = on",
+            ),
+            (
+                "primary:\n  extendedConfiguration: |-\n    fsync = off\n",
+                "fsync = off",
+            ),
             ("data:\n  postgresql.conf: \"fsync = off\"\n", "fsync = off"),
-            ("data:\n  extra.conf: |-\n    full_page_writes = off\n", "full_page_writes = off"),
-            ("postgresqlExtendedConf: 'ignore_checksum_failure = on'\n", "ignore_checksum_failure = on"),
+            (
+                "data:\n  extra.conf: |-\n    full_page_writes = off\n",
+                "full_page_writes = off",
+            ),
+            (
+                "postgresqlExtendedConf: 'ignore_checksum_failure = on'\n",
+                "ignore_checksum_failure = on",
+            ),
         ];
         for (src, want) in cases {
             let got = yaml(src);
@@ -839,7 +858,11 @@ mod tests {
         let src = "spec:\n  containers:\n    - name: postgresql\n      image: bitnami/postgresql:16\n      env:\n        - name: POSTGRESQL_FSYNC\n          value: \"off\"\n        - name: POSTGRESQL_FULL_PAGE_WRITES\n          value: \"off\"\n        - name: POSTGRES_INITDB_ARGS\n          value: \"--no-data-checksums\"\n";
         let got = yaml(src);
         let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
-        assert_eq!(names, vec!["fsync", "full_page_writes", "data_checksums"], "{got:?}");
+        assert_eq!(
+            names,
+            vec!["fsync", "full_page_writes", "data_checksums"],
+            "{got:?}"
+        );
         assert_eq!(got[0].1, "\"off\"");
         // Near misses: safe values, other variables, and FSYNC outside PostgreSQL.
         for src in [

@@ -616,7 +616,9 @@ fn lock_wording(read: &ChainRead, lock: &str) -> (String, String, Option<String>
     };
     let unserialized = " that its lock does not serialize";
     let replace = |what: &str| {
-        format!("replace {what} with `{lock}` before this read so inserts into one chain take turns")
+        format!(
+            "replace {what} with `{lock}` before this read so inserts into one chain take turns"
+        )
     };
     match &read.lock_issue {
         None => (none.to_string(), String::new(), None),
@@ -653,7 +655,9 @@ fn lock_wording(read: &ChainRead, lock: &str) -> (String, String, Option<String>
             };
             (
                 unserialized.to_string(),
-                format!(" (LOCK TABLE in {mode} MODE does not conflict with itself, so concurrent inserts both hold it)"),
+                format!(
+                    " (LOCK TABLE in {mode} MODE does not conflict with itself, so concurrent inserts both hold it)"
+                ),
                 Some(format!(
                     "lock the table IN SHARE ROW EXCLUSIVE MODE, or better, replace the LOCK TABLE with `{lock}` before this read"
                 )),
@@ -1138,11 +1142,31 @@ CREATE TRIGGER audit_log_checksum BEFORE INSERT ON audit_logs
         };
         let lock = "PERFORM pg_advisory_xact_lock(1, hashtext(NEW.account_id::text));";
         let cases = [
-            (format!("{READ}\n  {lock}\n{DERIVE}"), "before taking its lock", "move the lock before this read"),
-            (format!("  IF NEW.k THEN\n    {lock}\n  END IF;\n{READ}\n{DERIVE}"), "only some paths", "unconditionally"),
-            (format!("  PERFORM pg_try_advisory_xact_lock(1);\n{READ}\n{DERIVE}"), "does not wait", "replace the try-lock"),
-            (format!("  PERFORM pg_advisory_xact_lock_shared(1);\n{READ}\n{DERIVE}"), "shared advisory lock", "replace the shared lock"),
-            (format!("  LOCK TABLE t IN ROW EXCLUSIVE MODE;\n{READ}\n{DERIVE}"), "ROW EXCLUSIVE MODE does not conflict", "SHARE ROW EXCLUSIVE"),
+            (
+                format!("{READ}\n  {lock}\n{DERIVE}"),
+                "before taking its lock",
+                "move the lock before this read",
+            ),
+            (
+                format!("  IF NEW.k THEN\n    {lock}\n  END IF;\n{READ}\n{DERIVE}"),
+                "only some paths",
+                "unconditionally",
+            ),
+            (
+                format!("  PERFORM pg_try_advisory_xact_lock(1);\n{READ}\n{DERIVE}"),
+                "does not wait",
+                "replace the try-lock",
+            ),
+            (
+                format!("  PERFORM pg_advisory_xact_lock_shared(1);\n{READ}\n{DERIVE}"),
+                "shared advisory lock",
+                "replace the shared lock",
+            ),
+            (
+                format!("  LOCK TABLE t IN ROW EXCLUSIVE MODE;\n{READ}\n{DERIVE}"),
+                "ROW EXCLUSIVE MODE does not conflict",
+                "SHARE ROW EXCLUSIVE",
+            ),
         ];
         for (body, note, help) in cases {
             let (m, h) = msg(&body);
@@ -1158,7 +1182,11 @@ CREATE TRIGGER audit_log_checksum BEFORE INSERT ON audit_logs
             "h text;",
             "  SELECT head INTO h FROM heads WHERE account_id = NEW.account_id;\n  NEW.hash := md5(coalesce(h, '') || NEW.payload);\n  UPDATE heads SET head = NEW.hash WHERE account_id = NEW.account_id;",
         ));
-        assert!(v[0].message.contains("without FOR UPDATE or a lock:"), "{}", v[0].message);
+        assert!(
+            v[0].message.contains("without FOR UPDATE or a lock:"),
+            "{}",
+            v[0].message
+        );
         assert!(!v[0].message.contains("without FOR UPDATE without"));
     }
 
@@ -1166,13 +1194,18 @@ CREATE TRIGGER audit_log_checksum BEFORE INSERT ON audit_logs
     fn unique_index_help_asks_for_nulls_not_distinct_on_nullable_keys() {
         let v = lint_errors(INCIDENT);
         assert!(
-            v[0].help.contains("(org_id, prev_checksum) NULLS NOT DISTINCT so a fork"),
+            v[0].help
+                .contains("(org_id, prev_checksum) NULLS NOT DISTINCT so a fork"),
             "{}",
             v[0].help
         );
         // Near miss: a key compared with `=` is never NULL in the chain, so no clause.
         let v = lint_errors(&trigger("prev text;", &format!("{READ}\n{DERIVE}")));
-        assert!(v[0].help.contains("(account_id, prev_hash) so a fork"), "{}", v[0].help);
+        assert!(
+            v[0].help.contains("(account_id, prev_hash) so a fork"),
+            "{}",
+            v[0].help
+        );
         assert!(!v[0].help.contains("NULLS NOT DISTINCT"));
     }
 

@@ -437,12 +437,21 @@ mod tests {
         let dbmate = "-- migrate:up transaction:false\nA;\n-- migrate:down transaction:false\nB;\n";
         let d = down_sections(dbmate);
         assert_eq!(d.len(), 1);
-        assert_eq!(&dbmate[d[0].clone()], "-- migrate:down transaction:false\nB;\n");
+        assert_eq!(
+            &dbmate[d[0].clone()],
+            "-- migrate:down transaction:false\nB;\n"
+        );
         // An up marker with options ends the down section.
         let back = "-- migrate:down\nB;\n-- migrate:up transaction:false\nC;\n";
-        assert_eq!(&back[down_sections(back)[0].clone()], "-- migrate:down\nB;\n");
+        assert_eq!(
+            &back[down_sections(back)[0].clone()],
+            "-- migrate:down\nB;\n"
+        );
         let goose = "-- +goose Up\nA;\n-- +goose Down  -- undo\nB;\n-- +goose  up\nC;\n";
-        assert_eq!(&goose[down_sections(goose)[0].clone()], "-- +goose Down  -- undo\nB;\n");
+        assert_eq!(
+            &goose[down_sections(goose)[0].clone()],
+            "-- +goose Down  -- undo\nB;\n"
+        );
         // Near misses: other words that merely start alike, and other goose annotations.
         for text in [
             "-- migrate:downgrade\nB;\n",
