@@ -39,6 +39,12 @@
 //! function would then take no lock at all; several keys become
 //! `hashtext(concat_ws('|', NEW.a, NEW.b))`; a chain without a key takes one 64-bit lock.
 //!
+//! Only the trigger's own table (that of a `CREATE TRIGGER ... ON` running the function) holds
+//! a predecessor: the newest row of another table is a lookup. An aggregate counts only when its
+//! `WHERE` is equality on the chain key (or absent); over a range it is a rank or a rate. When a
+//! lock exists but does not count (after the read, on some paths only, a try-lock, a shared lock,
+//! a weak `LOCK TABLE` mode) the message says so.
+//!
 //! A separate warning fires when the predecessor is ordered by a timestamp alone: rows with
 //! equal timestamps tie, so even a serialized chain has no defined order.
 //!
