@@ -62,7 +62,7 @@ impl Rule for DisabledIntegritySafeguard {
         }
         let settings = match file.kind {
             FileKind::PgConf => scan_conf(&file.text, 0, false),
-            FileKind::Sql => scan_sql_text(&file.text, false),
+            FileKind::Sql => scan_sql_migration(&file.text),
             // One document at a time: `fsync` counts only in a document about PostgreSQL.
             _ => file
                 .yaml()
@@ -281,20 +281,33 @@ pub fn scan_conf(text: &str, base: usize, throwaway_env: bool) -> Vec<Setting> {
     if throwaway_env {
         return out;
     }
+    // PostgreSQL applies the last value of a parameter: an earlier `fsync = off` overridden
+    // by `fsync = on` further down is no finding.
+    let mut last: Vec<(String, Option<Setting>)> = Vec::new();
     let mut line_start = 0;
     for line in text.split_inclusive('\n') {
-        if let Some((name, value, span)) = conf_line(line)
-            && let Some(g) = disabled(name, value)
-        {
-            let help = format!(
-                "set `{} = {}` or delete the line ({} is the default)",
-                g.name, g.safe, g.safe
-            );
-            let span = base + line_start + span.start..base + line_start + span.end;
-            out.push(finding(span, g, value, help));
+        if let Some((name, value, span)) = conf_line(line) {
+            let key = name.to_ascii_lowercase();
+            let found = disabled(name, value).map(|g| {
+                let help = format!(
+                    "set `{} = {}` or delete the line ({} is the default)",
+                    g.name, g.safe, g.safe
+                );
+                let span = base + line_start + span.start..base + line_start + span.end;
+                finding(span, g, value, help)
+            });
+            // A value PostgreSQL cannot read overrides nothing (the server refuses it).
+            if found.is_none() && guard(&key).is_some() && pg_bool(value).is_none() {
+                line_start += line.len();
+                continue;
+            }
+            last.retain(|(k, _)| *k != key);
+            last.push((key, found));
         }
         line_start += line.len();
     }
+    out.extend(last.into_iter().filter_map(|(_, f)| f));
+    out.sort_by_key(|f| f.span.start);
     out
 }
 
@@ -345,6 +358,16 @@ fn conf_line(line: &str) -> Option<(&str, &str, Range<usize>)> {
 /// Scans SQL text for `ALTER SYSTEM|DATABASE|ROLE ... SET` of an integrity guard.
 pub fn scan_sql_text(text: &str, throwaway_env: bool) -> Vec<Setting> {
     scan_sql(&items(text).0, throwaway_env)
+}
+
+/// Scans a SQL file, leaving out the "down" sections of dbmate and goose migrations: they
+/// run only on rollback.
+pub fn scan_sql_migration(text: &str) -> Vec<Setting> {
+    let downs = crate::syntax::sql::migrations::down_sections(text);
+    scan_sql_text(text, false)
+        .into_iter()
+        .filter(|s| !downs.iter().any(|d| d.contains(&s.span.start)))
+        .collect()
 }
 
 /// Scans already parsed SQL items for `ALTER SYSTEM|DATABASE|ROLE ... SET` of a guard.
@@ -457,20 +480,76 @@ pub fn scan_yaml(text: &str, scalars: &[YamlScalar], throwaway_env: bool) -> Vec
             let help = format!("remove `{}` or set it to {}", s.value.trim(), g.safe);
             out.push(finding(s.span.clone(), g, v, help));
         }
-        // A postgresql.conf block scalar.
-        if s.value.contains('\n')
-            && let Some(raw) = text.get(s.span.clone())
+        // Kubernetes `env:` items: `- name: POSTGRESQL_FSYNC` / `value: "off"`.
+        if !item
+            && key == "value"
+            && let Some(name) = sibling(scalars, s, "name")
+            && let Some(g) = disabled(&normalise_key(&name.value), &s.value).filter(|g| allowed(g))
         {
-            // postgresql.conf syntax among other settings is PostgreSQL's: fsync counts too.
-            out.extend(scan_conf(raw, s.span.start, false));
+            let help = format!(
+                "remove the `{}` variable or set it to {}",
+                name.value.trim(),
+                g.safe
+            );
+            out.push(finding(s.span.clone(), g, &s.value, help));
+        }
+        // A postgresql.conf block scalar, or any value under a conf-file key (a one-line
+        // `|-` block or a quoted `"fsync = off"` too).
+        let raw_key = s.key().0.unwrap_or("");
+        let conf_key = !item && is_conf_key(raw_key);
+        if (s.value.contains('\n') || conf_key)
+            && let Some((raw, base)) = conf_text(text, s)
+        {
+            // postgresql.conf syntax among other settings is PostgreSQL's: fsync counts too,
+            // except under a key as generic as `configuration` in a document about nothing
+            // PostgreSQL.
+            let generic = !s.value.contains('\n') && raw_key.eq_ignore_ascii_case("configuration");
+            out.extend(
+                scan_conf(raw, base, false)
+                    .into_iter()
+                    .filter(|f| !generic || postgres || f.name != "fsync"),
+            );
         }
     }
-    out.extend(scan_flags(text, scalars));
+    out.extend(scan_flags(text, scalars, postgres));
     out.sort_by(|a, b| {
         (a.span.start, a.span.end, &a.name).cmp(&(b.span.start, b.span.end, &b.name))
     });
     out.dedup_by(|a, b| a.span == b.span && a.name == b.name);
     out
+}
+
+/// The scalar at `of`'s parent path plus `key` (a sibling in the same mapping).
+fn sibling<'a>(scalars: &'a [YamlScalar], of: &YamlScalar, key: &str) -> Option<&'a YamlScalar> {
+    let parent = of.parent();
+    scalars.iter().find(|x| {
+        x.path.len() == of.path.len()
+            && x.parent() == parent
+            && matches!(x.path.last(), Some(PathSeg::Key(k)) if k == key)
+    })
+}
+
+/// Keys whose value is `postgresql.conf` text (Bitnami `extendedConfiguration`, a ConfigMap's
+/// `postgresql.conf` or `extra.conf`, `postgresqlExtendedConf`...).
+fn is_conf_key(key: &str) -> bool {
+    let k = key.trim().to_ascii_lowercase();
+    k.ends_with(".conf")
+        || k.contains("extendedconf")
+        || k.ends_with("configuration")
+        || k == "postgresqlconf"
+        || k == "postgresql_conf"
+}
+
+/// The conf text of a scalar and where it starts in the file: inside the quotes of a quoted
+/// scalar, the raw text (block header included, which `scan_conf` ignores) otherwise.
+fn conf_text<'a>(text: &'a str, s: &YamlScalar) -> Option<(&'a str, usize)> {
+    let raw = text.get(s.span.clone())?;
+    for q in ['"', '\''] {
+        if raw.len() >= 2 && raw.starts_with(q) && raw.ends_with(q) {
+            return Some((raw.get(1..raw.len() - 1)?, s.span.start + 1));
+        }
+    }
+    Some((raw, s.span.start))
 }
 
 fn mentions_postgres(s: &YamlScalar) -> bool {
@@ -560,7 +639,10 @@ fn words(text: &str, s: &YamlScalar) -> Vec<Word> {
 
 /// `postgres -c fsync=off`, `--fsync=off`, `-F`, and initdb `--no-data-checksums`, in a
 /// command string or spread over consecutive list items (`["-c", "fsync=off"]`).
-fn scan_flags(text: &str, scalars: &[YamlScalar]) -> Vec<Setting> {
+///
+/// `--fsync=` is also a flag of other tools (fio), so fsync flags count only in a PostgreSQL
+/// command or a document (`postgres`) that mentions PostgreSQL.
+fn scan_flags(text: &str, scalars: &[YamlScalar], postgres: bool) -> Vec<Setting> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < scalars.len() {
@@ -590,6 +672,7 @@ fn scan_flags(text: &str, scalars: &[YamlScalar]) -> Vec<Setting> {
             if let Some((a, span)) = assignment
                 && let Some((name, value)) = a.split_once('=')
                 && let Some(g) = disabled(&name.replace('-', "_"), value)
+                && (g.name != "fsync" || postgres || is_postgres)
             {
                 let flag = if w.text == "-c" {
                     format!("-c {a}")
@@ -678,7 +761,7 @@ mod tests {
 
     #[test]
     fn postgresql_conf() {
-        let src = "fsync = off\n#fsync = off\n  # full_page_writes = off\nfull_page_writes=0   # speed\nzero_damaged_pages 't'\r\nignore_checksum_failure = Yes\nFSYNC = 'OF'\nfsync = on\nfsync_extra = off\nzero_damaged_pages = o\nfull_page_writes = on # was off\nmax_connections = 100\n";
+        let src = "fsync = off\n#fsync = off\n  # full_page_writes = off\nfull_page_writes=0   # speed\nzero_damaged_pages 't'\r\nignore_checksum_failure = Yes\nFSYNC = 'OF'\nfsync_extra = off\nzero_damaged_pages = o\nmax_connections = 100\n";
         let got: Vec<(String, &str)> = scan_conf(src, 0, false)
             .into_iter()
             .map(|f| (f.name, &src[f.span]))
@@ -686,7 +769,6 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("fsync".to_string(), "fsync = off"),
                 ("full_page_writes".to_string(), "full_page_writes=0"),
                 ("zero_damaged_pages".to_string(), "zero_damaged_pages 't'"),
                 (
@@ -707,6 +789,100 @@ mod tests {
             "set `fsync = on` or delete the line (on is the default)"
         );
         assert!(scan_conf("fsync = off", 0, true).is_empty());
+    }
+
+    #[test]
+    fn only_the_last_value_of_a_conf_setting_counts() {
+        // Overridden by a safe value later in the file: no finding.
+        assert!(scan_conf("fsync = off\nwork_mem = 4MB\nfsync = on\n", 0, false).is_empty());
+        assert!(
+            scan_conf(
+                "full_page_writes = off\nFULL_PAGE_WRITES = true\n",
+                0,
+                false
+            )
+            .is_empty()
+        );
+        // Near misses: overridden the other way, or by a value PostgreSQL cannot read.
+        let src = "fsync = on\nfsync = off\n";
+        let got = scan_conf(src, 0, false);
+        assert_eq!(got.len(), 1);
+        assert_eq!(&src[got[0].span.clone()], "fsync = off");
+        assert_eq!(scan_conf("fsync = off\nfsync = maybe\n", 0, false).len(), 1);
+        assert_eq!(scan_conf("fsync = off\nfsync_x = on\n", 0, false).len(), 1);
+    }
+
+    #[test]
+    fn one_line_and_quoted_conf_values_under_conf_keys() {
+        let cases = [
+            (
+                "primary:\n  extendedConfiguration: |-\n    zero_damaged_pages = on\n",
+                "zero_damaged_pages = on",
+            ),
+            (
+                "primary:\n  extendedConfiguration: |-\n    fsync = off\n",
+                "fsync = off",
+            ),
+            ("data:\n  postgresql.conf: \"fsync = off\"\n", "fsync = off"),
+            (
+                "data:\n  extra.conf: |-\n    full_page_writes = off\n",
+                "full_page_writes = off",
+            ),
+            (
+                "postgresqlExtendedConf: 'ignore_checksum_failure = on'\n",
+                "ignore_checksum_failure = on",
+            ),
+        ];
+        for (src, want) in cases {
+            let got = yaml(src);
+            assert_eq!(got.len(), 1, "{src}: {got:?}");
+            assert_eq!(got[0].1, want, "{src}");
+        }
+        // Near misses: a one-line value under another key is not conf text, a safe value is
+        // no finding, and `configuration` alone is too generic for fsync outside PostgreSQL.
+        for src in [
+            "primary:\n  note: \"fsync = off\"\n",
+            "primary:\n  extendedConfiguration: |-\n    fsync = on\n",
+            "app:\n  configuration: \"fsync = off\"\n",
+        ] {
+            assert!(yaml(src).is_empty(), "{src}: {:?}", yaml(src));
+        }
+        assert_eq!(
+            yaml("image: postgres:16\nconfiguration: \"fsync = off\"\n").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn kubernetes_env_name_value_items() {
+        let src = "spec:\n  containers:\n    - name: postgresql\n      image: bitnami/postgresql:16\n      env:\n        - name: POSTGRESQL_FSYNC\n          value: \"off\"\n        - name: POSTGRESQL_FULL_PAGE_WRITES\n          value: \"off\"\n        - name: POSTGRES_INITDB_ARGS\n          value: \"--no-data-checksums\"\n";
+        let got = yaml(src);
+        let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            vec!["fsync", "full_page_writes", "data_checksums"],
+            "{got:?}"
+        );
+        assert_eq!(got[0].1, "\"off\"");
+        // Near misses: safe values, other variables, and FSYNC outside PostgreSQL.
+        for src in [
+            "image: postgres\nenv:\n  - name: POSTGRESQL_FSYNC\n    value: \"on\"\n",
+            "image: postgres\nenv:\n  - name: APP_MODE\n    value: \"off\"\n",
+            "image: redis\nenv:\n  - name: FSYNC\n    value: \"off\"\n",
+        ] {
+            assert!(yaml(src).is_empty(), "{src}: {:?}", yaml(src));
+        }
+    }
+
+    #[test]
+    fn fsync_flags_of_other_tools_are_not_postgres() {
+        let fio = "kind: Job\nspec:\n  containers:\n    - name: fio\n      image: ljishen/fio\n      args: [\"--name=randwrite\", \"--fsync=0\", \"--direct=1\"]\n";
+        assert!(yaml(fio).is_empty(), "{:?}", yaml(fio));
+        // Near miss: the same flag for a PostgreSQL container, or `-c fsync=off` in one.
+        let pg = fio.replace("ljishen/fio", "postgres:16");
+        assert_eq!(yaml(&pg).len(), 1);
+        let cmd = "services:\n  db:\n    image: ghcr.io/acme/db\n    command: [\"postgres\", \"-c\", \"fsync=off\"]\n";
+        assert_eq!(yaml(cmd).len(), 1);
     }
 
     #[test]
@@ -733,6 +909,16 @@ mod tests {
             got[2].help
         );
         assert!(scan_sql_text(src, true).is_empty());
+        // A dbmate or goose down section runs only on rollback.
+        let down = "-- migrate:up\nSELECT 1;\n-- migrate:down transaction:false\nALTER SYSTEM SET fsync = off;\n";
+        assert!(scan_sql_migration(down).is_empty());
+        let goose = "-- +goose Down\nALTER SYSTEM SET fsync = off;\n-- +goose Up\nALTER SYSTEM SET full_page_writes = off;\n";
+        let got = scan_sql_migration(goose);
+        assert_eq!(got.len(), 1);
+        assert!(goose[got[0].span.clone()].starts_with("full_page_writes"));
+        // Near miss: the up section of the same file is scanned.
+        let up = "-- migrate:up transaction:false\nALTER SYSTEM SET fsync = off;\n-- migrate:down\nSELECT 1;\n";
+        assert_eq!(scan_sql_migration(up).len(), 1);
     }
 
     #[test]

@@ -39,6 +39,12 @@
 //! function would then take no lock at all; several keys become
 //! `hashtext(concat_ws('|', NEW.a, NEW.b))`; a chain without a key takes one 64-bit lock.
 //!
+//! Only the trigger's own table (that of a `CREATE TRIGGER ... ON` running the function) holds
+//! a predecessor: the newest row of another table is a lookup. An aggregate counts only when its
+//! `WHERE` is equality on the chain key (or absent); over a range it is a rank or a rate. When a
+//! lock exists but does not count (after the read, on some paths only, a try-lock, a shared lock,
+//! a weak `LOCK TABLE` mode) the message says so.
+//!
 //! A separate warning fires when the predecessor is ordered by a timestamp alone: rows with
 //! equal timestamps tie, so even a serialized chain has no defined order.
 //!
@@ -58,7 +64,7 @@ use crate::syntax::sql::migrations::{
     down_sections, is_migration_path, migration_set, migration_sort_key,
 };
 use crate::syntax::sql::{IndexDef, Item, LexError, TokenKind, items, lex};
-use body::{ChainRead, ReadKind, canonical, same_table};
+use body::{ChainRead, LockIssue, ReadKind, canonical, same_table};
 
 /// The rule as the engine runs it: each migration is parsed once in the per-file pass (the
 /// parse is the fact), and the repo pass replays every migration set and judges it.
@@ -526,7 +532,7 @@ fn verdicts(
             ReadKind::Aggregate => format!("derives the next value of {chain} from max()/count()"),
             ReadKind::LastValue => format!("reads the last value of {chain}"),
             ReadKind::HeadRow => format!(
-                "reads the head of {chain} from `{}` without FOR UPDATE",
+                "reads the head of {chain} from `{}`",
                 read.table.as_deref().unwrap_or("?")
             ),
         };
@@ -536,9 +542,11 @@ fn verdicts(
                 "read the same predecessor and fork the chain"
             }
         };
+        let (lock_phrase, lock_note, lock_help) = lock_wording(read, &lock);
         let mut message = format!(
-            "trigger function `{function}` {what} without a lock: concurrent inserts{same} {consequence}"
+            "trigger function `{function}` {what}{lock_phrase}: concurrent inserts{same} {consequence}"
         );
+        message.push_str(&lock_note);
         if read.for_update && read.kind != ReadKind::HeadRow {
             message.push_str(
                 " (FOR UPDATE locks only the current last row, which both inserts still read)",
@@ -554,16 +562,27 @@ fn verdicts(
                 " (unique index `{ix}` does not stop forks of rows whose {col} is NULL without NULLS NOT DISTINCT)"
             ));
         }
-        let mut help = if read.kind == ReadKind::HeadRow {
-            format!("end this SELECT with `FOR UPDATE`, or add `{lock}` before it")
-        } else {
-            format!("add `{lock}` before this read so inserts into one chain take turns")
+        let mut help = match (&lock_help, read.kind) {
+            (Some(h), _) => h.clone(),
+            (None, ReadKind::HeadRow) => {
+                format!("end this SELECT with `FOR UPDATE`, or add `{lock}` before it")
+            }
+            (None, _) => {
+                format!("add `{lock}` before this read so inserts into one chain take turns")
+            }
         };
         if let Some(link) = read.links.first() {
             let mut cols: Vec<&str> = keys.clone();
             cols.push(link);
+            // A key compared with IS NOT DISTINCT FROM may be NULL, and NULLs are distinct
+            // in a plain unique index.
+            let nnd = if read.keys.iter().any(|k| k.nullable) {
+                " NULLS NOT DISTINCT"
+            } else {
+                ""
+            };
             help.push_str(&format!(
-                " (or a unique index on ({}) so a fork fails loudly)",
+                " (or a unique index on ({}){nnd} so a fork fails loudly)",
                 cols.join(", ")
             ));
         }
@@ -591,6 +610,66 @@ fn verdicts(
         ));
     }
     out
+}
+
+/// How the message and help speak of the read's lock: (phrase after the read, note, help).
+fn lock_wording(read: &ChainRead, lock: &str) -> (String, String, Option<String>) {
+    let head = read.kind == ReadKind::HeadRow;
+    let none = if head {
+        " without FOR UPDATE or a lock"
+    } else {
+        " without a lock"
+    };
+    let unserialized = " that its lock does not serialize";
+    let replace = |what: &str| {
+        format!(
+            "replace {what} with `{lock}` before this read so inserts into one chain take turns"
+        )
+    };
+    match &read.lock_issue {
+        None => (none.to_string(), String::new(), None),
+        Some(LockIssue::After) => (
+            " before taking its lock".to_string(),
+            " (a lock taken after the read comes too late)".to_string(),
+            Some(format!(
+                "move the lock before this read, e.g. `{lock}`, so inserts into one chain take turns"
+            )),
+        ),
+        Some(LockIssue::SomePaths) => (
+            unserialized.to_string(),
+            " (the lock before it is taken on only some paths)".to_string(),
+            Some(format!(
+                "take the lock unconditionally before this read: `{lock}`"
+            )),
+        ),
+        Some(LockIssue::Try) => (
+            unserialized.to_string(),
+            " (pg_try_advisory_*lock does not wait: a second insert goes on without the lock)"
+                .to_string(),
+            Some(replace("the try-lock")),
+        ),
+        Some(LockIssue::Shared) => (
+            unserialized.to_string(),
+            " (a shared advisory lock does not exclude other shared holders)".to_string(),
+            Some(replace("the shared lock")),
+        ),
+        Some(LockIssue::Weak(mode)) => {
+            let mode = if mode.is_empty() {
+                "this".to_string()
+            } else {
+                mode.to_ascii_uppercase()
+            };
+            (
+                unserialized.to_string(),
+                format!(
+                    " (LOCK TABLE in {mode} MODE does not conflict with itself, so concurrent inserts both hold it)"
+                ),
+                Some(format!(
+                    "lock the table IN SHARE ROW EXCLUSIVE MODE, or better, replace the LOCK TABLE with `{lock}` before this read"
+                )),
+            )
+        }
+    }
 }
 
 /// The advisory lock statement for a chain (see the module docs).
@@ -995,6 +1074,145 @@ CREATE TRIGGER audit_log_checksum BEFORE INSERT ON audit_logs
         ));
         // A sequence is safe: nextval never hands out the same value twice.
         lint_ok(&trigger("", "  NEW.no := nextval('invoice_no_seq');"));
+    }
+
+    #[test]
+    fn latest_row_of_another_table_is_a_lookup_not_a_chain() {
+        // Signing with the newest key, peppering with the newest setting, converting at the
+        // newest rate: the trigger table is `t`, the read is of another table.
+        for (decls, body) in [
+            (
+                "k record;",
+                "  SELECT * INTO k FROM signing_keys WHERE active ORDER BY created_at DESC, id DESC LIMIT 1;\n  NEW.signature := encode(hmac(NEW.payload::text, k.secret, 'sha256'), 'hex');",
+            ),
+            (
+                "p text;",
+                "  SELECT pepper INTO p FROM tenant_settings WHERE tenant_id = NEW.tenant_id ORDER BY updated_at DESC, id DESC LIMIT 1;\n  NEW.email_hash := encode(digest(p || lower(NEW.email), 'sha256'), 'hex');",
+            ),
+            (
+                "r numeric;",
+                "  SELECT rate INTO r FROM fx_rates WHERE currency = NEW.currency ORDER BY as_of DESC, id DESC LIMIT 1;\n  NEW.idem := md5(NEW.currency || r::text);",
+            ),
+            (
+                "n int;",
+                "  SELECT max(version) INTO n FROM other_versions WHERE doc = NEW.doc;\n  NEW.version := n + 1;",
+            ),
+        ] {
+            lint_ok(&trigger(decls, body));
+        }
+        // Near miss: the same reads of the trigger's own table (schema-qualified) are chains.
+        lint_errors(&trigger(
+            "k record;",
+            "  SELECT * INTO k FROM public.t WHERE active ORDER BY created_at DESC, id DESC LIMIT 1;\n  NEW.signature := encode(hmac(NEW.payload::text, k.hash, 'sha256'), 'hex');",
+        ));
+        lint_errors(
+            &trigger(
+                "p text;",
+                "  SELECT hash INTO p FROM t ORDER BY id DESC LIMIT 1;\n  NEW.hash := md5(p);",
+            )
+            .replace("ON t FOR", "ON public.t FOR"),
+        );
+        // A chain-head row of another table that the trigger updates is still a read.
+        lint_errors(&trigger(
+            "h text;",
+            "  SELECT head INTO h FROM chain_heads WHERE account_id = NEW.account_id;\n  NEW.hash := md5(coalesce(h, '') || NEW.payload);\n  UPDATE chain_heads SET head = NEW.hash WHERE account_id = NEW.account_id;",
+        ));
+    }
+
+    #[test]
+    fn range_filtered_aggregates_are_ranks_not_counters() {
+        for body in [
+            "  NEW.rank_at_insert := (SELECT count(*) FROM t s WHERE s.score > NEW.score) + 1;",
+            "  SELECT count(*) + 1 INTO NEW.attempt FROM t WHERE user_id = NEW.user_id AND created_at > now() - interval '15 minutes';",
+            "  NEW.n := (SELECT max(n) FROM t WHERE a = NEW.a OR b = NEW.b) + 1;",
+            "  NEW.n := (SELECT count(*) FROM t WHERE active) + 1;",
+        ] {
+            lint_ok(&trigger("", body));
+        }
+        // Near miss: equality on the chain key (and a constant), or no filter, is a counter.
+        for body in [
+            "  NEW.n := (SELECT count(*) FROM t WHERE user_id = NEW.user_id) + 1;",
+            "  NEW.n := (SELECT max(n) FROM t WHERE user_id = NEW.user_id AND kind = 'x') + 1;",
+            "  NEW.n := (SELECT max(n) FROM t WHERE org IS NOT DISTINCT FROM NEW.org) + 1;",
+            "  NEW.n := (SELECT max(n) FROM t) + 1;",
+        ] {
+            lint_errors(&trigger("", body));
+        }
+    }
+
+    #[test]
+    fn messages_say_why_an_existing_lock_does_not_count() {
+        let msg = |body: &str| {
+            let v = lint_errors(&trigger("prev text;", body));
+            (v[0].message.clone(), v[0].help.clone())
+        };
+        let lock = "PERFORM pg_advisory_xact_lock(1, hashtext(NEW.account_id::text));";
+        let cases = [
+            (
+                format!("{READ}\n  {lock}\n{DERIVE}"),
+                "before taking its lock",
+                "move the lock before this read",
+            ),
+            (
+                format!("  IF NEW.k THEN\n    {lock}\n  END IF;\n{READ}\n{DERIVE}"),
+                "only some paths",
+                "unconditionally",
+            ),
+            (
+                format!("  PERFORM pg_try_advisory_xact_lock(1);\n{READ}\n{DERIVE}"),
+                "does not wait",
+                "replace the try-lock",
+            ),
+            (
+                format!("  PERFORM pg_advisory_xact_lock_shared(1);\n{READ}\n{DERIVE}"),
+                "shared advisory lock",
+                "replace the shared lock",
+            ),
+            (
+                format!("  LOCK TABLE t IN ROW EXCLUSIVE MODE;\n{READ}\n{DERIVE}"),
+                "ROW EXCLUSIVE MODE does not conflict",
+                "SHARE ROW EXCLUSIVE",
+            ),
+        ];
+        for (body, note, help) in cases {
+            let (m, h) = msg(&body);
+            assert!(m.contains(note) && !m.contains("without a lock"), "{m}");
+            assert!(h.contains(help), "{h}");
+        }
+        // Near miss: no lock at all says so, once.
+        let (m, h) = msg(&format!("{READ}\n{DERIVE}"));
+        assert!(m.contains("without a lock:"), "{m}");
+        assert!(h.starts_with("add `PERFORM"), "{h}");
+        // A head row read says FOR UPDATE and lock in one phrase.
+        let v = lint_errors(&trigger(
+            "h text;",
+            "  SELECT head INTO h FROM heads WHERE account_id = NEW.account_id;\n  NEW.hash := md5(coalesce(h, '') || NEW.payload);\n  UPDATE heads SET head = NEW.hash WHERE account_id = NEW.account_id;",
+        ));
+        assert!(
+            v[0].message.contains("without FOR UPDATE or a lock:"),
+            "{}",
+            v[0].message
+        );
+        assert!(!v[0].message.contains("without FOR UPDATE without"));
+    }
+
+    #[test]
+    fn unique_index_help_asks_for_nulls_not_distinct_on_nullable_keys() {
+        let v = lint_errors(INCIDENT);
+        assert!(
+            v[0].help
+                .contains("(org_id, prev_checksum) NULLS NOT DISTINCT so a fork"),
+            "{}",
+            v[0].help
+        );
+        // Near miss: a key compared with `=` is never NULL in the chain, so no clause.
+        let v = lint_errors(&trigger("prev text;", &format!("{READ}\n{DERIVE}")));
+        assert!(
+            v[0].help.contains("(account_id, prev_hash) so a fork"),
+            "{}",
+            v[0].help
+        );
+        assert!(!v[0].help.contains("NULLS NOT DISTINCT"));
     }
 
     #[test]

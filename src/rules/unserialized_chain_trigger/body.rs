@@ -38,6 +38,21 @@ pub struct Key {
     pub nullable: bool,
 }
 
+/// A lock the body takes that does not serialize the read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockIssue {
+    /// A serializing lock, taken only after the read.
+    After,
+    /// A serializing lock before the read, but not on every path to it.
+    SomePaths,
+    /// `pg_try_advisory_*lock`: does not wait, so both inserts go on.
+    Try,
+    /// `pg_advisory_*lock_shared`: shared holders do not exclude each other.
+    Shared,
+    /// `LOCK TABLE` in a mode that does not conflict with itself (the mode, lowercased).
+    Weak(String),
+}
+
 /// A predecessor read from which a NEW column is derived: a chain or counter append.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChainRead {
@@ -63,6 +78,17 @@ pub struct ChainRead {
     pub unreleased_session_lock: bool,
     /// The `ORDER BY` items and their span when every item is a timestamp.
     pub timestamp_only_order: Option<(Range<usize>, String)>,
+    /// A lock that exists but does not serialize the read (meaningful only when not serialized).
+    pub lock_issue: Option<LockIssue>,
+}
+
+/// What a statement does by way of locking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum LockAttempt {
+    /// A lock that serializes what follows it.
+    Serializing,
+    /// A lock that does not.
+    Ineffective(LockIssue),
 }
 
 /// Analyses a trigger body. `tables` are the tables whose triggers run it; `lock_helpers`
@@ -292,6 +318,75 @@ impl Cx<'_> {
             }
         }
         Some(f)
+    }
+
+    /// The locks a statement takes, as far as they concern serialization.
+    fn lock_attempts(&self, r: Range<usize>) -> Vec<LockAttempt> {
+        let mut out = Vec::new();
+        for k in r.clone() {
+            if !self.punct(k + 1, "(") {
+                continue;
+            }
+            let Some(w) = self.word(k) else { continue };
+            let attempt = match w.as_str() {
+                "pg_advisory_xact_lock" | "pg_advisory_lock" => LockAttempt::Serializing,
+                "pg_try_advisory_xact_lock"
+                | "pg_try_advisory_lock"
+                | "pg_try_advisory_xact_lock_shared"
+                | "pg_try_advisory_lock_shared" => LockAttempt::Ineffective(LockIssue::Try),
+                "pg_advisory_xact_lock_shared" | "pg_advisory_lock_shared" => {
+                    LockAttempt::Ineffective(LockIssue::Shared)
+                }
+                _ if self.lock_helpers.contains(&canonical(&w)) => LockAttempt::Serializing,
+                _ => continue,
+            };
+            out.push(attempt);
+        }
+        if self.is(r.start, "lock") {
+            if self.strong_table_lock(r.clone()) {
+                out.push(LockAttempt::Serializing);
+            } else {
+                let mode = r
+                    .clone()
+                    .skip_while(|&k| !self.is(k, "in"))
+                    .skip(1)
+                    .take_while(|&k| !self.is(k, "mode"))
+                    .filter_map(|k| self.word(k))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                out.push(LockAttempt::Ineffective(LockIssue::Weak(mode)));
+            }
+        }
+        out
+    }
+
+    /// Why the locks around an unserialized read at statement `si` do not count, if any.
+    fn lock_issue(&self, rec: &[Rec], si: usize) -> Option<LockIssue> {
+        let mut before_serializing = false;
+        let mut issue = None;
+        for r in &rec[..si] {
+            for a in self.lock_attempts(r.range.clone()) {
+                match a {
+                    LockAttempt::Serializing => before_serializing = true,
+                    LockAttempt::Ineffective(i) => {
+                        issue.get_or_insert(i);
+                    }
+                }
+            }
+        }
+        if let Some(i) = issue {
+            return Some(i);
+        }
+        if before_serializing {
+            return Some(LockIssue::SomePaths);
+        }
+        rec[si + 1..]
+            .iter()
+            .any(|r| {
+                self.lock_attempts(r.range.clone())
+                    .contains(&LockAttempt::Serializing)
+            })
+            .then_some(LockIssue::After)
     }
 
     fn strong_table_lock(&self, r: Range<usize>) -> bool {
@@ -554,10 +649,18 @@ impl Cx<'_> {
 
     fn read_kind(&self, facts: &[Facts], si: usize, q: &Query) -> Option<ReadKind> {
         let from = q.from.as_deref()?;
-        if q.order_by.as_ref().is_some_and(|o| self.has_desc(o)) && q.limit_one {
+        // The latest row or an aggregate of another table is a lookup (the newest signing
+        // key, a rate), not a predecessor: only the trigger's own rows form its chain.
+        let own = self.is_trigger_table(from);
+        if own && q.order_by.as_ref().is_some_and(|o| self.has_desc(o)) && q.limit_one {
             return Some(ReadKind::LatestRow);
         }
-        if self.has_call(q.list.clone(), |w| w == "max" || w == "count") {
+        // A count or max over a range (`score > NEW.score`, a time window) is a rank or a
+        // rate, not the next value of a chain: a unique index on it would reject valid rows.
+        if own
+            && self.has_call(q.list.clone(), |w| w == "max" || w == "count")
+            && q.where_.clone().is_none_or(|w| self.key_equalities_only(w))
+        {
             return Some(ReadKind::Aggregate);
         }
         if q.list.clone().any(|k| self.is(k, "last_value")) {
@@ -635,6 +738,11 @@ impl Cx<'_> {
             serialized,
             for_update: q.for_update,
             unreleased_session_lock: flow.session && !unlock_after,
+            lock_issue: if serialized || (flow.session && !unlock_after) {
+                None
+            } else {
+                self.lock_issue(rec, si)
+            },
             timestamp_only_order: if kind == ReadKind::LatestRow {
                 self.timestamp_only(q.order_by.clone().unwrap_or_default())
             } else {
@@ -650,6 +758,46 @@ impl Cx<'_> {
         ws.chars()
             .all(|c| c == ' ' || c == '\t')
             .then(|| ws.to_string())
+    }
+
+    /// True when `w` is a conjunction of equalities (`col = NEW.x`, `col = 'lit'`,
+    /// `col IS NOT DISTINCT FROM NEW.x`) and nothing else.
+    fn key_equalities_only(&self, w: Range<usize>) -> bool {
+        let mut start = w.start;
+        let mut conjuncts = Vec::new();
+        for k in w.clone() {
+            if self.is(k, "and") {
+                conjuncts.push(start..k);
+                start = k + 1;
+            }
+        }
+        conjuncts.push(start..w.end);
+        conjuncts.into_iter().all(|c| {
+            let Some((_, j)) = self.name(c.start, c.end) else {
+                return false;
+            };
+            let rhs = if self.punct(j, "=") {
+                j + 1
+            } else if self.is(j, "is")
+                && self.is(j + 1, "not")
+                && self.is(j + 2, "distinct")
+                && self.is(j + 3, "from")
+            {
+                j + 4
+            } else {
+                return false;
+            };
+            if let Some((_, next)) = self.name(rhs, c.end) {
+                return next == c.end;
+            }
+            rhs + 1 == c.end
+                && self.toks.get(rhs).is_some_and(|t| {
+                    matches!(
+                        t.kind,
+                        TokenKind::String | TokenKind::Number | TokenKind::Param
+                    )
+                })
+        })
     }
 
     /// Chain keys: `col = NEW.x`, `NEW.x = col`, `col IS NOT DISTINCT FROM NEW.x` (and reverse).

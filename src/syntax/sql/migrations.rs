@@ -26,7 +26,7 @@
 //!    them after all versioned migrations.
 //!
 //! Sqitch applies changes in `sqitch.plan` order; without reading the plan, deploy scripts are
-//! ordered by name.
+//! ordered by name, and a reworked change's older copy `name@tag.sql` just before `name.sql`.
 
 use std::cmp::Ordering;
 use std::ops::Range;
@@ -85,6 +85,8 @@ pub struct MigrationKey {
     set: String,
     class: u8,
     version: Vec<NatPart>,
+    /// Sqitch reworks: `name@tag.sql` (0, tag) is an older copy of `name.sql` (1, []).
+    rework: (u8, Vec<NatPart>),
     desc: Vec<NatPart>,
     path: String,
 }
@@ -147,6 +149,7 @@ pub fn migration_sort_key(path: &str) -> MigrationKey {
         .strip_prefix(set.as_str())
         .unwrap_or(&norm)
         .trim_start_matches('/');
+    let mut rework = (1, Vec::new());
     let (class, version, desc) = if let Some((ver, desc)) = flyway_versioned(file) {
         let v = ver
             .split(['.', '_'])
@@ -156,6 +159,9 @@ pub fn migration_sort_key(path: &str) -> MigrationKey {
         (1, v, natural(desc))
     } else if let Some(desc) = file.strip_prefix("R__") {
         (2, Vec::new(), natural(desc))
+    } else if let Some((current, tag)) = sqitch_rework(rel) {
+        rework = (0, natural(&tag));
+        (0, natural(&current), Vec::new())
     } else {
         (0, natural(rel), Vec::new())
     };
@@ -163,9 +169,27 @@ pub fn migration_sort_key(path: &str) -> MigrationKey {
         set,
         class,
         version,
+        rework,
         desc,
         path: norm,
     }
+}
+
+/// A Sqitch reworked script `dir/name@tag.sql` -> (`dir/name.sql`, `tag`): the copy of the
+/// change as it was at `tag`, applied before the current `name.sql`.
+fn sqitch_rework(rel: &str) -> Option<(String, String)> {
+    let (dir, file) = rel.rsplit_once('/').map_or(("", rel), |(d, f)| (d, f));
+    let stem = file.strip_suffix(".sql")?;
+    let (name, tag) = stem.rsplit_once('@')?;
+    if name.is_empty() || tag.is_empty() {
+        return None;
+    }
+    let current = if dir.is_empty() {
+        format!("{name}.sql")
+    } else {
+        format!("{dir}/{name}.sql")
+    };
+    Some((current, tag.to_string()))
 }
 
 /// `V<version>__<desc>.sql` -> (version, desc) when the version is digits, `.` and `_`.
@@ -192,15 +216,11 @@ pub fn down_sections(text: &str) -> Vec<Range<usize>> {
     let mut down_start: Option<usize> = None;
     let mut pos = 0;
     for line in text.split_inclusive('\n') {
-        let marker = line
-            .trim()
-            .strip_prefix("--")
-            .map(|m| m.trim().to_ascii_lowercase());
-        match marker.as_deref() {
-            Some("migrate:down" | "+goose down") if down_start.is_none() => {
+        match marker(line) {
+            Some(Direction::Down) if down_start.is_none() => {
                 down_start = Some(pos);
             }
-            Some("migrate:up" | "+goose up") => {
+            Some(Direction::Up) => {
                 if let Some(s) = down_start.take() {
                     out.push(s..pos);
                 }
@@ -213,6 +233,30 @@ pub fn down_sections(text: &str) -> Vec<Range<usize>> {
         out.push(s..text.len());
     }
     out
+}
+
+enum Direction {
+    Up,
+    Down,
+}
+
+/// The direction a dbmate or goose marker line starts. Options may follow the marker
+/// (`-- migrate:down transaction:false`, `-- +goose Down -- comment`).
+fn marker(line: &str) -> Option<Direction> {
+    let rest = line.trim().strip_prefix("--")?.trim_start();
+    let mut words = rest.split_whitespace();
+    let first = words.next()?.to_ascii_lowercase();
+    let dir = match first.as_str() {
+        "migrate:up" => Direction::Up,
+        "migrate:down" => Direction::Down,
+        "+goose" => match words.next()?.to_ascii_lowercase().as_str() {
+            "up" => Direction::Up,
+            "down" => Direction::Down,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(dir)
 }
 
 #[cfg(test)]
@@ -360,6 +404,63 @@ mod tests {
         let d = down_sections(goose);
         assert_eq!(&goose[d[0].clone()], "-- +goose Down\nB;\n");
         assert!(down_sections("CREATE TABLE a(); -- migrate:down is mentioned\n").is_empty());
+    }
+
+    #[test]
+    fn sqitch_reworked_scripts_precede_the_current_one() {
+        let got = ordered(&[
+            "deploy/audit_chain.sql",
+            "deploy/audit_chain@v2.0.sql",
+            "deploy/audit_chain@v1.0.sql",
+            "deploy/accounts.sql",
+            "deploy/audit_chain_index.sql",
+        ]);
+        assert_eq!(
+            got,
+            vec![
+                "deploy/accounts.sql",
+                "deploy/audit_chain@v1.0.sql",
+                "deploy/audit_chain@v2.0.sql",
+                "deploy/audit_chain.sql",
+                "deploy/audit_chain_index.sql",
+            ]
+        );
+        // Near miss: an `@` with nothing on one side is an ordinary name.
+        assert_eq!(
+            ordered(&["deploy/b.sql", "deploy/@a.sql"]),
+            vec!["deploy/@a.sql", "deploy/b.sql"]
+        );
+    }
+
+    #[test]
+    fn markers_with_options_after_them() {
+        let dbmate = "-- migrate:up transaction:false\nA;\n-- migrate:down transaction:false\nB;\n";
+        let d = down_sections(dbmate);
+        assert_eq!(d.len(), 1);
+        assert_eq!(
+            &dbmate[d[0].clone()],
+            "-- migrate:down transaction:false\nB;\n"
+        );
+        // An up marker with options ends the down section.
+        let back = "-- migrate:down\nB;\n-- migrate:up transaction:false\nC;\n";
+        assert_eq!(
+            &back[down_sections(back)[0].clone()],
+            "-- migrate:down\nB;\n"
+        );
+        let goose = "-- +goose Up\nA;\n-- +goose Down  -- undo\nB;\n-- +goose  up\nC;\n";
+        assert_eq!(
+            &goose[down_sections(goose)[0].clone()],
+            "-- +goose Down  -- undo\nB;\n"
+        );
+        // Near misses: other words that merely start alike, and other goose annotations.
+        for text in [
+            "-- migrate:downgrade\nB;\n",
+            "-- +goose StatementBegin\nB;\n",
+            "-- +goose Downward\nB;\n",
+            "-- see migrate:down below\nB;\n",
+        ] {
+            assert!(down_sections(text).is_empty(), "{text}");
+        }
     }
 
     proptest! {
