@@ -172,6 +172,15 @@ pub fn explain_text(id: &str) -> Option<String> {
                 "{} (`{}`):\n\n```\n{}```\n\n",
                 e.note, e.path, e.content
             ));
+            // The files an example needs beside it (a CODEOWNERS, an earlier migration).
+            for (path, content) in &e.extra_files {
+                s.push_str(&format!("with `{path}`:
+
+```
+{content}```
+
+"));
+            }
         }
     }
     s.push_str(&format!("Suppress one finding with a comment on its line or the line above:\n`# premortem: ignore[{}] <reason>`\n", m.id));
