@@ -174,12 +174,14 @@ pub fn explain_text(id: &str) -> Option<String> {
             ));
             // The files an example needs beside it (a CODEOWNERS, an earlier migration).
             for (path, content) in &e.extra_files {
-                s.push_str(&format!("with `{path}`:
+                s.push_str(&format!(
+                    "with `{path}`:
 
 ```
 {content}```
 
-"));
+"
+                ));
             }
         }
     }
