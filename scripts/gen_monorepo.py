@@ -29,137 +29,239 @@ WORDS = (
 ).split()
 
 
+# Words no language here accepts as a plain identifier.
+RESERVED = {"import", "export"}
+
+
 def ident(rng, parts=2, sep="_"):
-    return sep.join(rng.choice(WORDS) for _ in range(parts))
+    words = WORDS if parts > 1 else [w for w in WORDS if w not in RESERVED]
+    return sep.join(rng.choice(words) for _ in range(parts))
 
 
 def camel(rng, parts=2):
     return "".join(w.capitalize() for w in (rng.choice(WORDS) for _ in range(parts)))
 
 
-# Line pools per language: files are sampled from these, so generating 150 MB stays fast.
+# Block pools per language: a file is a header, blocks sampled from its pool and a footer, so every
+# generated source file parses (a parser's error recovery is far slower than a clean parse, and real
+# repositories hold code that compiles), and generating 270 MB stays fast.
 def python_pool(rng):
-    lines = []
+    blocks = []
     for _ in range(1500):
         a, b, c = ident(rng), ident(rng), ident(rng, 1)
-        lines += [
-            f"def {a}({b}, {c}=None):",
-            f"    \"\"\"Return the {c} for a {b}.\"\"\"",
-            f"    if {c} is None:",
-            f"        {c} = self.{b}.get({c!r})",
-            f"    result = [{c} for {c} in {b} if {c}.{a}]",
-            f"    logger.info(\"{a}: %s\", len(result))",
-            f"    return {camel(rng)}({b}={b}, {c}={c})",
-            f"class {camel(rng)}({camel(rng)}):",
-            f"    {a}: int = {rng.randint(0, 5000)}",
-            f"from app.{c} import {camel(rng)}, {a}",
-            "",
-            f"    # {rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(WORDS)}: keep in sync with the API",
+        blocks += [
+            f"def {a}(self, {b}, {c}=None):\n"
+            f"    \"\"\"Return the {c} for a {b}.\"\"\"\n"
+            f"    if {c} is None:\n"
+            f"        {c} = self.{b}.get({c!r})\n"
+            f"    result = [x for x in {b} if x.{a}]\n"
+            f"    logger.info(\"{a}: %s\", len(result))\n"
+            f"    return {camel(rng)}({b}={b}, {c}={c})\n",
+            f"class {camel(rng)}({camel(rng)}):\n    {a}: int = {rng.randint(0, 5000)}\n",
+            f"from app.{c} import {camel(rng)}, {a}\n",
+            f"# {rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(WORDS)}: keep in sync with the API\n",
         ]
-    lines.append('DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://localhost:5432/dev")')
-    return lines
+    blocks.append('DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://localhost:5432/dev")\n')
+    return blocks
+
+
+def python_test_pool(rng):
+    blocks = []
+    for _ in range(800):
+        a, b, c = ident(rng), ident(rng, 1), ident(rng, 1)
+        blocks += [
+            f"def test_{a}(client, {b}_factory):\n"
+            f"    {b} = {b}_factory(name={ident(rng)!r})\n"
+            f"    resp = client.get(f\"/v1/{b}s/{{{b}.id}}\")\n"
+            f"    assert resp.status_code == 200\n"
+            f"    assert resp.json()[\"{c}\"] == {b}.{c}\n",
+            f"@pytest.mark.parametrize(\"{c}\", [{rng.randint(0, 9)}, {rng.randint(10, 99)}])\n"
+            f"def test_{a}_{c}({c}):\n    assert {camel(rng)}({c}={c}).{a}() is not None\n",
+            f"from app.{c} import {camel(rng)}\n",
+        ]
+    return blocks
 
 
 def js_pool(rng, ts=False):
-    lines = []
+    blocks = []
     for _ in range(1500):
         a, b, c = camel(rng), ident(rng, 1), ident(rng, 1)
         typ = ": string" if ts else ""
-        lines += [
-            f"export async function {b}{a}({c}{typ}) {{",
-            f"  const {b} = await api.get(`/v1/{c}/${{{c}}}`);",
-            f"  if (!{b}.ok) throw new Error('{b} {c} failed');",
-            f"  return {b}.data.map((x) => x.{c});",
-            "}",
-            f"import {{ {a} }} from './{c}';",
-            f"const {b}{a} = {{ {c}: {rng.randint(0, 999)}, name: '{ident(rng)}' }};",
-            f"  // {rng.choice(WORDS)} {rng.choice(WORDS)} handled upstream",
-            "",
+        blocks += [
+            f"export async function {b}{a}({c}{typ}) {{\n"
+            f"  const {b} = await api.get(`/v1/{c}/${{{c}}}`);\n"
+            f"  if (!{b}.ok) throw new Error('{b} {c} failed');\n"
+            f"  return {b}.data.map((x) => x.{c});\n"
+            "}\n",
+            f"import {{ {a} }} from './{c}';\n",
+            f"const {b}{a}{rng.randint(0, 99999)} = {{ {c}: {rng.randint(0, 999)}, name: '{ident(rng)}' }};\n",
+            f"// {rng.choice(WORDS)} {rng.choice(WORDS)} handled upstream\n",
         ]
         if ts:
-            lines.append(f"export interface {a} {{ {b}: number; {c}?: string }}")
-    lines.append("const url = process.env.DATABASE_URL || 'postgres://localhost/dev';")
-    return lines
+            blocks.append(f"export interface {a} {{ {b}: number; {c}?: string }}\n")
+    blocks.append("const url = process.env.DATABASE_URL || 'postgres://localhost/dev';\n")
+    return blocks
+
+
+def js_test_pool(rng):
+    blocks = []
+    for _ in range(800):
+        a, b, c = camel(rng), ident(rng, 1), ident(rng, 1)
+        blocks += [
+            f"describe('{b} {c}', () => {{\n"
+            f"  it('returns the {c} of a {b}', async () => {{\n"
+            f"    const res = await request(app).get('/v1/{b}s/{rng.randint(1, 99)}');\n"
+            f"    expect(res.status).toBe(200);\n"
+            f"    expect(res.body.{c}).toEqual({rng.randint(0, 999)});\n"
+            "  });\n"
+            "});\n",
+            f"import {{ {a} }} from '../src/{c}';\n",
+        ]
+    return blocks
 
 
 def ruby_pool(rng):
-    lines = []
+    blocks = []
     for _ in range(1500):
         a, b, c = ident(rng), ident(rng, 1), camel(rng)
-        lines += [
-            f"  def {a}({b})",
-            f"    @{b} ||= {c}.where({b}: {b}).order(created_at: :desc).first",
-            f"    raise {c}Error, \"missing {b}\" unless @{b}",
-            "  end",
-            f"class {c} < ApplicationRecord",
-            f"  has_many :{b}s, dependent: :destroy",
-            f"  validates :{a}, presence: true",
-            "end",
-            "",
+        blocks += [
+            f"class {c} < ApplicationRecord\n"
+            f"  has_many :{b}s, dependent: :destroy\n"
+            f"  validates :{a}, presence: true\n\n"
+            f"  def {a}({b})\n"
+            f"    @{b} ||= {c}.where({b}: {b}).order(created_at: :desc).first\n"
+            f"    raise {c}Error, \"missing {b}\" unless @{b}\n"
+            "  end\n"
+            "end\n",
         ]
-    return lines
+    return blocks
+
+
+def ruby_test_pool(rng):
+    blocks = []
+    for _ in range(800):
+        a, b, c = ident(rng), ident(rng, 1), camel(rng)
+        blocks += [
+            f"RSpec.describe {c} do\n"
+            f"  let(:{b}) {{ create(:{b}, {a}: \"{ident(rng)}\") }}\n\n"
+            f"  it \"finds the {b} by {a}\" do\n"
+            f"    expect({c}.find_by({a}: {b}.{a})).to eq({b})\n"
+            "  end\n"
+            "end\n",
+        ]
+    return blocks
 
 
 def go_pool(rng):
-    lines = []
+    blocks = []
     for _ in range(1500):
         a, b, c = camel(rng), ident(rng, 1), camel(rng)
-        lines += [
-            f"func (s *{c}) {a}(ctx context.Context, {b} string) (*{c}, error) {{",
-            f"\trow := s.db.QueryRowContext(ctx, \"SELECT id FROM {b}s WHERE id = $1\", {b})",
-            f"\tif err := row.Scan(&s.{a}); err != nil {{",
-            f"\t\treturn nil, fmt.Errorf(\"{b}: %w\", err)",
-            "\t}",
-            "\treturn s, nil",
-            "}",
-            f"type {c} struct {{ {a} int64 `json:\"{b}\"` }}",
-            "",
+        blocks += [
+            f"func (s *{c}) {a}(ctx context.Context, {b} string) (*{c}, error) {{\n"
+            f"\trow := s.db.QueryRowContext(ctx, \"SELECT id FROM {b}s WHERE id = $1\", {b})\n"
+            f"\tif err := row.Scan(&s.{a}); err != nil {{\n"
+            f"\t\treturn nil, fmt.Errorf(\"{b}: %w\", err)\n"
+            "\t}\n"
+            "\treturn s, nil\n"
+            "}\n",
+            f"type {c} struct {{ {a} int64 `json:\"{b}\"` }}\n",
         ]
-    return lines
+    return blocks
+
+
+def go_test_pool(rng):
+    blocks = []
+    for _ in range(800):
+        a, b = camel(rng), ident(rng, 1)
+        blocks += [
+            f"func Test{a}(t *testing.T) {{\n"
+            f"\tgot, err := New{a}().Get(context.Background(), \"{b}\")\n"
+            "\tif err != nil {\n"
+            "\t\tt.Fatal(err)\n"
+            "\t}\n"
+            f"\tif got.ID != {rng.randint(1, 999)} {{\n"
+            f"\t\tt.Errorf(\"{b}: got %d\", got.ID)\n"
+            "\t}\n"
+            "}\n",
+        ]
+    return blocks
 
 
 def java_pool(rng):
-    lines = []
+    blocks = []
     for _ in range(1500):
         a, b, c = camel(rng), ident(rng, 1), camel(rng)
-        lines += [
-            f"    public {c} {b}{a}(long {b}Id) {{",
-            f"        return repository.findById({b}Id).orElseThrow(() -> new NotFound(\"{b}\"));",
-            "    }",
-            f"    private final {c}Repository {b}Repository;",
-            f"import com.example.{b}.{c};",
-            f"    @Override public String toString() {{ return \"{c}\"; }}",
-            "",
+        blocks += [
+            f"    public {c} {b}{a}(long {b}Id) {{\n"
+            f"        return repository.findById({b}Id).orElseThrow(() -> new NotFound(\"{b}\"));\n"
+            "    }\n",
+            f"    private final {c}Repository {b}Repository{rng.randint(0, 99999)};\n",
+            f"    @Override public String toString() {{ return \"{c}\"; }}\n",
         ]
-    return lines
+    return blocks
+
+
+def java_test_pool(rng):
+    blocks = []
+    for _ in range(800):
+        a, b, c = camel(rng), ident(rng, 1), camel(rng)
+        blocks += [
+            "    @Test\n"
+            f"    void {b}{a}() {{\n"
+            f"        var {b} = service.find{c}({rng.randint(1, 999)}L);\n"
+            f"        assertEquals(\"{b}\", {b}.getName());\n"
+            "    }\n",
+        ]
+    return blocks
 
 
 def c_pool(rng):
-    lines = []
+    blocks = []
     for _ in range(1500):
         a, b = ident(rng), ident(rng, 1)
-        lines += [
-            f"static int {a}(struct {b} *p, size_t n) {{",
-            f"    for (size_t i = 0; i < n; i++) p->{b}[i] ^= {rng.randint(0, 255)};",
-            "    return 0;",
-            "}",
-            f"#define {a.upper()} {rng.randint(0, 1 << 16)}",
-            "",
+        blocks += [
+            f"static int {a}(struct {b} *p, size_t n) {{\n"
+            f"    for (size_t i = 0; i < n; i++) p->{b}[i] ^= {rng.randint(0, 255)};\n"
+            "    return 0;\n"
+            "}\n",
+            f"#define {a.upper()}_{rng.randint(0, 99999)} {rng.randint(0, 1 << 16)}\n",
         ]
-    return lines
+    return blocks
 
 
 def md_pool(rng):
-    lines = []
+    blocks = []
     for _ in range(800):
-        lines += [
-            f"## {camel(rng)} {rng.choice(WORDS)}",
-            f"The {ident(rng, 1)} service owns {ident(rng, 1)} data and publishes {ident(rng, 1)} events.",
-            f"- `{ident(rng)}`: {rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(WORDS)}",
-            "",
+        blocks += [
+            f"## {camel(rng)} {rng.choice(WORDS)}\n\n"
+            f"The {ident(rng, 1)} service owns {ident(rng, 1)} data and publishes {ident(rng, 1)} events.\n\n"
+            f"- `{ident(rng)}`: {rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(WORDS)}\n",
         ]
-    lines.append("Connect locally with `psql postgres://localhost:5432/dev`.")
-    return lines
+    blocks.append("Connect locally with `psql postgres://localhost:5432/dev`.\n")
+    return blocks
+
+
+# What wraps the sampled blocks, per pool: (header, footer). `{head}` is where a test file's
+# destructive setup goes (after the imports, before the main class).
+FRAME = {
+    "python": ("import logging\n\n{head}", ""),
+    "python_test": ("import pytest\n\n{head}", ""),
+    "javascript": ("{head}", ""),
+    "javascript_test": ("{head}", ""),
+    "typescript": ("{head}", ""),
+    "ruby": ("{head}", ""),
+    "ruby_test": ("require \"rails_helper\"\n\n{head}", ""),
+    "go": ("package store\n\nimport (\n\t\"context\"\n\t\"fmt\"\n)\n\n{head}", ""),
+    "go_test": ("package store\n\nimport (\n\t\"context\"\n\t\"testing\"\n)\n\n{head}", ""),
+    "java": ("package com.acme;\n\nimport java.util.Optional;\n\n{head}public class Service {\n", "}\n"),
+    "java_test": (
+        "package com.acme;\n\nimport org.junit.jupiter.api.Test;\nimport static org.junit.jupiter.api.Assertions.assertEquals;\n\n"
+        "{head}class ServiceTest {\n",
+        "}\n",
+    ),
+    "c": ("#include <stddef.h>\n\n{head}", ""),
+    "md": ("{head}", ""),
+}
 
 
 EXT = {
@@ -189,6 +291,11 @@ class Gen:
             "java": java_pool(rng),
             "c": c_pool(rng),
             "md": md_pool(rng),
+            "python_test": python_test_pool(rng),
+            "javascript_test": js_test_pool(rng),
+            "ruby_test": ruby_test_pool(rng),
+            "go_test": go_test_pool(rng),
+            "java_test": java_test_pool(rng),
         }
         self.owners = []
 
@@ -201,8 +308,18 @@ class Gen:
         self.files += 1
         self.bytes += len(data)
 
-    def body(self, pool, lines):
-        return "\n".join(self.rng.choices(self.pools[pool], k=lines)) + "\n"
+    def body(self, pool, lines, head=""):
+        """About `lines` lines of `pool` blocks, framed so the file parses."""
+        header, footer = FRAME[pool]
+        out = [header.replace("{head}", head)]
+        n = 0
+        blocks = self.pools[pool]
+        while n < lines:
+            block = self.rng.choice(blocks)
+            out.append(block + "\n")
+            n += block.count("\n") + 1
+        out.append(footer)
+        return "".join(out)
 
     # ---------------------------------------------------------------- services
 
@@ -287,7 +404,8 @@ class Gen:
                 head = destructive_setup(lang, guarded=False)
             elif roll < 0.10:
                 head = destructive_setup(lang, guarded=True)
-            self.write(fname, head + self.body(lang, rng.randint(30, 250)))
+            pool = "javascript_test" if lang == "typescript" else f"{lang}_test"
+            self.write(fname, self.body(pool, rng.randint(30, 250), head))
         if lang == "python":
             self.write(f"{where}/conftest.py", destructive_setup("python", guarded=rng.random() < 0.7))
         if lang == "ruby":
@@ -406,7 +524,7 @@ class Gen:
                 ext = rng.choice(["ts", "tsx", "js"])
                 self.write(f"{root}/src/{sub}/{camel(rng)}{k}.{ext}", self.body("typescript", rng.randint(20, 300)))
             for k in range(rng.randint(30, 80)):
-                self.write(f"{root}/src/__tests__/{camel(rng)}{k}.test.tsx", self.body("typescript", rng.randint(20, 150)))
+                self.write(f"{root}/src/__tests__/{camel(rng)}{k}.test.tsx", self.body("javascript_test", rng.randint(20, 150)))
             # Build output and dependencies: gitignored, so neither tool reads them.
             for k in range(20):
                 self.write(f"{root}/dist/chunk-{k}.js", self.body("javascript", 400))
@@ -462,9 +580,9 @@ def destructive_setup(lang, guarded):
         return "RSpec.configure do |config|\n  config.before(:suite) do\n" + guard + "    DatabaseCleaner.clean_with(:truncation)\n  end\nend\n\n"
     if lang == "go":
         guard = '\tif !strings.Contains(os.Getenv("DATABASE_URL"), "test") {\n\t\tlog.Fatal("not a test database")\n\t}\n' if guarded else ""
-        return "package store\n\nfunc TestMain(m *testing.M) {\n" + guard + '\tdb.Exec("TRUNCATE accounts CASCADE")\n\tos.Exit(m.Run())\n}\n\n'
+        return "func TestMain(m *testing.M) {\n" + guard + '\tdb.Exec("TRUNCATE accounts CASCADE")\n\tos.Exit(m.Run())\n}\n\n'
     guard = '        assumeTrue(System.getenv("APP_ENV").equals("test"));\n' if guarded else ""
-    return "class BaseTest {\n    @BeforeEach\n    void reset() {\n" + guard + '        jdbc.execute("TRUNCATE TABLE ledger");\n    }\n}\n\n'
+    return "abstract class BaseTest {\n    @BeforeEach\n    void reset() {\n" + guard + '        jdbc.execute("TRUNCATE TABLE ledger");\n    }\n}\n\n'
 
 
 def create_table(rng, table):

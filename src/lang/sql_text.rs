@@ -80,7 +80,9 @@ const PREFILTER_WORDS: &[&str] = &[
     ".clean(",
     ".sync(",
     "synchronize",
-    "destroy",
+    "destroy_all",
+    "destroy(",
+    "destroy (",
     ".del(",
     "@sql(",
     "purge",
@@ -953,6 +955,9 @@ mod tests {
             "dataSource.synchronize(true)",
             "@Sql(\"/reset.sql\")",
             "prisma.user.deleteMany()",
+            "before { Order.destroy_all }",
+            "await User.destroy({ where: {} })",
+            "after(:each) { Order.find_each(&:destroy_all) }",
         ];
         for h in hits {
             assert!(has_destructive_keyword(h.as_bytes()), "{h}");
@@ -961,6 +966,9 @@ mod tests {
             "def test_add():\n    assert add(1, 2) == 3\n",
             "async function f() { await model(x); session.flush(); }",
             "const x = await fetch(url);",
+            // A Rails association option, not a call that deletes anything.
+            "class Order < ApplicationRecord\n  has_many :items, dependent: :destroy\nend\n",
+            "it 'is destroyed with its order' do\n  expect(item).to be_destroyed\nend\n",
         ];
         for m in misses {
             assert!(!has_destructive_keyword(m.as_bytes()), "{m}");
