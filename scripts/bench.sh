@@ -64,10 +64,14 @@ cores=$(nproc)
 
 # ---------------------------------------------------------------- full scan vs rg
 echo "== full scan: premortem check vs rg ($files files, $mb MB, $cores cores)"
+# The third command shows what the syntax-tree analysis of test files costs: the same scan with
+# unguarded-destructive-fixture turned off.
+printf 'rules:\n  unguarded-destructive-fixture: off\n' >"$work/no-fixture.yaml"
 hyperfine --shell=none --warmup 3 --runs "$runs" --ignore-failure --style basic \
     --export-json "$work/full.json" \
     --command-name "premortem check" "$bin check $tree" \
-    --command-name "rg -c" "rg -c 'postgres(ql)?://' $tree"
+    --command-name "rg -c" "rg -c 'postgres(ql)?://' $tree" \
+    --command-name "premortem check, fixture rule off" "$bin check --config $work/no-fixture.yaml $tree"
 
 # ---------------------------------------------------------------- pre-commit
 # Ten changed files of the kinds a commit touches: values, .env, migrations, tests, source.
@@ -108,15 +112,23 @@ full = {r["command"]: r for r in json.load(open(f"{work}/full.json"))["results"]
 pre = json.load(open(f"{work}/precommit.json"))["results"][0]
 ms = lambda s: s * 1000
 pm, rg = full["premortem check"], full["rg -c"]
+nofix = full["premortem check, fixture rule off"]
 ratio = pm["median"] / rg["median"]
 ratio_min = pm["min"] / rg["min"]
 n_scanned, n_findings = (scanned.split() + ["?", "?"])[:2]
 print()
 print(f"tree: {files} files, {mb} MB; premortem read {n_scanned} of them and reported {n_findings} findings; {cores} cores")
 print(f"{'':28} {'median':>9} {'min':>9} {'max':>9}")
-for name, r in (("premortem check (full)", pm), ("rg -c (floor)", rg), ("premortem check (10 files)", pre)):
+rows = (
+    ("premortem check (full)", pm),
+    ("rg -c (floor)", rg),
+    ("  without fixture rule", nofix),
+    ("premortem check (10 files)", pre),
+)
+for name, r in rows:
     print(f"{name:28} {ms(r['median']):8.1f}ms {ms(r['min']):8.1f}ms {ms(r['max']):8.1f}ms")
 print(f"ratio premortem/rg: {ratio:.2f} x (medians), {ratio_min:.2f} x (minimums)")
+print(f"ratio premortem/rg with unguarded-destructive-fixture off: {nofix['median'] / rg['median']:.2f} x (medians)")
 print(f"peak RSS: premortem {int(pm_rss) / 1024:.1f} MB, rg {int(rg_rss) / 1024:.1f} MB")
 print()
 checks = [
