@@ -1,6 +1,22 @@
 use clap::Parser;
 
+// Parsing thousands of files is allocation-heavy; mimalloc is markedly faster than the system
+// allocator at it (see the README's performance notes).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
+    // tree-sitter's C core allocates through its own hooks: point them at mimalloc too.
+    // SAFETY: the four functions are one allocator family, never return null for a non-zero
+    // size, align like malloc, and are installed before any tree-sitter object exists.
+    unsafe {
+        tree_sitter::set_allocator(Some(tree_sitter::Allocator {
+            malloc: libmimalloc_sys::mi_malloc,
+            calloc: libmimalloc_sys::mi_calloc,
+            realloc: libmimalloc_sys::mi_realloc,
+            free: libmimalloc_sys::mi_free,
+        }));
+    }
     // A bug must still end in one clear line and exit code 2, never a panic trace.
     std::panic::set_hook(Box::new(|info| {
         let msg = info
