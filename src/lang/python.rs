@@ -55,6 +55,19 @@ const DJANGO_TEST_MODULES: &[&str] = &[
     "django.contrib.staticfiles.testing",
 ];
 
+/// Database drivers whose connections Django's test runner does not redirect.
+const OTHER_DRIVERS: &[&str] = &[
+    "psycopg",
+    "psycopg2",
+    "asyncpg",
+    "sqlalchemy",
+    "pymysql",
+    "MySQLdb",
+    "sqlite3",
+    "pg8000",
+    "databases",
+];
+
 /// Calls that end the fixture, test or run.
 const STOP_CALLS: &[&str] = &[
     "pytest.exit",
@@ -153,6 +166,17 @@ struct PyFile<'a> {
     /// Every `name = value` assignment in the file, for judging what a name reads.
     all_assigns: Vec<(String, Node<'a>)>,
     django_names: HashSet<String>,
+    /// The file imports from `django`: its tests run under Django's test runner or pytest-django.
+    django_import: bool,
+    /// `connection` or `connections` is imported from `django.db`.
+    django_connection: bool,
+    /// Another database driver is imported, so raw SQL may not go through Django.
+    other_driver: bool,
+    /// Local names of `unittest`'s test case classes (`from unittest import TestCase`).
+    unittest_names: HashSet<String>,
+    /// Line of a `django.setup()` or `settings.configure()` call: Django set up by hand, outside
+    /// the test runner, talks to whatever database the settings name.
+    django_by_hand: Option<usize>,
     /// Environment variables this file forces to a test value: (name, line).
     forced_env: Vec<(String, usize)>,
     module_usefixtures: Vec<String>,
@@ -279,6 +303,11 @@ impl<'a> PyFile<'a> {
             module_assigns: Vec::new(),
             all_assigns: Vec::new(),
             django_names: HashSet::new(),
+            django_import: false,
+            django_connection: false,
+            other_driver: false,
+            unittest_names: HashSet::new(),
+            django_by_hand: None,
             forced_env: Vec::new(),
             module_usefixtures: Vec::new(),
             module_django_db: false,
@@ -306,6 +335,7 @@ impl<'a> PyFile<'a> {
                     path: path.to_vec(),
                 }),
                 "import_from_statement" => file.note_import(n),
+                "import_statement" => file.note_plain_import(n),
                 "assignment" => file.note_assignment(n, path),
                 _ => {}
             }
@@ -366,19 +396,56 @@ impl<'a> PyFile<'a> {
         let Some(module) = field(n, "module_name") else {
             return;
         };
-        if !DJANGO_TEST_MODULES.contains(&self.compact(module).as_str()) {
-            return;
-        }
+        let module = self.compact(module);
+        self.note_module(&module);
         let mut c = n.walk();
-        for name in n.children_by_field_name("name", &mut c) {
-            let local = match name.kind() {
-                "aliased_import" => field(name, "alias").map(|a| self.text(a)),
-                _ => Some(self.text(name)),
-            };
-            if let Some(l) = local {
-                self.django_names.insert(l.to_string());
+        let names: Vec<(&str, &str)> = n
+            .children_by_field_name("name", &mut c)
+            .filter_map(|name| match name.kind() {
+                "aliased_import" => Some((
+                    field(name, "name").map(|x| self.text(x))?,
+                    field(name, "alias").map(|a| self.text(a))?,
+                )),
+                _ => Some((self.text(name), self.text(name))),
+            })
+            .collect();
+        if module == "django.db" {
+            self.django_connection |= names
+                .iter()
+                .any(|(n, _)| matches!(*n, "connection" | "connections"));
+        }
+        if module == "unittest" {
+            for (n, local) in &names {
+                if n.ends_with("TestCase") {
+                    self.unittest_names.insert(local.to_string());
+                }
             }
         }
+        if DJANGO_TEST_MODULES.contains(&module.as_str()) {
+            for (_, local) in names {
+                self.django_names.insert(local.to_string());
+            }
+        }
+    }
+
+    /// `import django.test`, `import psycopg2 as pg`.
+    fn note_plain_import(&mut self, n: Node<'a>) {
+        for name in named_children(n) {
+            let dotted = match name.kind() {
+                "aliased_import" => field(name, "name"),
+                _ => Some(name),
+            };
+            if let Some(d) = dotted {
+                let module = self.compact(d);
+                self.note_module(&module);
+            }
+        }
+    }
+
+    fn note_module(&mut self, module: &str) {
+        let top = module.split('.').next().unwrap_or(module);
+        self.django_import |= top == "django";
+        self.other_driver |= OTHER_DRIVERS.contains(&top);
     }
 
     fn note_assignment(&mut self, n: Node<'a>, path: &[Node<'a>]) {
@@ -419,6 +486,9 @@ impl<'a> PyFile<'a> {
         let callee = field(call, "function")
             .map(|f| self.compact(f))
             .unwrap_or_default();
+        if callee == "django.setup" || callee.ends_with("settings.configure") {
+            self.django_by_hand.get_or_insert(line(call));
+        }
         if callee.ends_with("setenv") || callee.ends_with("putenv") {
             let args = positional_args(call);
             if let (Some(k), Some(v)) = (args.first(), args.get(1))
@@ -1948,9 +2018,52 @@ impl<'a> PyFile<'a> {
         }
     }
 
+    /// Is `op` a database operation Django's test runner (or pytest-django) sends to its separate
+    /// test database? Django's runner switches every connection to the `test_` database before
+    /// any test runs, whatever the test case's class; pytest-django refuses database access to a
+    /// test not marked for it. So in a Django test file an ORM call, a `flush`, or raw SQL on
+    /// Django's own `connection` is safe, unless Django is set up by hand, `django_db_setup` is
+    /// overridden, the code unblocks pytest-django's database blocker itself, or the test case is
+    /// `unittest`'s own (a signal the suite is not run by Django's runner).
+    fn on_django_test_db(&self, op: &Found<'a>) -> bool {
+        if !self.django_import
+            || op.store != Store::Sql
+            || self.django_by_hand.is_some()
+            || self.django_setup_override.is_some()
+        {
+            return false;
+        }
+        let through_django = op.operation.starts_with("Django ")
+            || (self.django_connection
+                && !self.other_driver
+                && !op.operation.starts_with("SQLAlchemy"));
+        if !through_django {
+            return false;
+        }
+        let def = op
+            .path
+            .iter()
+            .rev()
+            .find(|n| n.kind() == "function_definition");
+        if def.is_some_and(|d| self.text(*d).contains("django_db_blocker.unblock")) {
+            return false;
+        }
+        let class = def.and_then(|d| self.func_of(*d)).and_then(|f| f.class);
+        !class.is_some_and(|c| {
+            self.class_chain(c).iter().any(|&k| {
+                self.classes[k].bases.iter().any(|b| {
+                    b.starts_with("unittest.") || self.unittest_names.contains(b.as_str())
+                })
+            })
+        })
+    }
+
     fn run(&self) -> FileAnalysis {
         let mut unguarded = Vec::new();
         for op in &self.ops {
+            if self.on_django_test_db(op) {
+                continue;
+            }
             let mut notes = Notes::default();
             if let Verdict::Unguarded(reason) =
                 self.judge(op.node, &op.path, op.store, 0, &mut notes)
@@ -2321,6 +2434,77 @@ from django.core.management import call_command
 
 class ResetTests(TestCase):
     def setUp(self):
+        call_command("flush", interactive=False)
+"#,
+            "Django flush",
+            "no guard",
+        );
+        // Django's own suite and most projects keep their base test case in another module: the
+        // runner still puts every test on the test database.
+        clean(
+            r#"from django.contrib.sites.models import Site
+from .base import AdminDocsTestCase, TestDataMixin
+
+class AdminDocViewTests(TestDataMixin, AdminDocsTestCase):
+    def test_no_sites_framework(self):
+        Site.objects.all().delete()
+"#,
+        );
+        clean(
+            r#"from django.db import connection, migrations
+from .test_base import OperationTestBase
+
+class OperationTests(OperationTestBase):
+    def test_alter_unique_together(self):
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM test_alunto_pony")
+
+def forward_ref_fk_test(self, format):
+    NaturalKeyThing.objects.all().delete()
+"#,
+        );
+        // Near miss: Django set up by hand talks to the settings' own database.
+        flagged(
+            r#"import django
+django.setup()
+from .base import BaseTestCase
+
+class ResetTests(BaseTestCase):
+    def setUp(self):
+        Order.objects.all().delete()
+"#,
+            "Django objects.all().delete()",
+            "no guard",
+        );
+        // Near miss: raw SQL through another driver is not redirected by Django's runner.
+        flagged(
+            r#"import psycopg2
+from django.db import connection
+from .base import BaseTestCase
+
+class ResetTests(BaseTestCase):
+    def setUp(self):
+        pg = psycopg2.connect(os.environ["DATABASE_URL"])
+        pg.cursor().execute("TRUNCATE orders")
+"#,
+            "TRUNCATE",
+            "no guard",
+        );
+        // Near miss: no Django import, so nothing says Django's runner runs it.
+        flagged(
+            "from .base import BaseTestCase\n\nclass ResetTests(BaseTestCase):\n    def setUp(self):\n        Order.objects.all().delete()\n",
+            "Django objects.all().delete()",
+            "no guard",
+        );
+        // Near miss: unblocking pytest-django's database blocker by hand reaches the real
+        // database when `django_db_setup` has not run.
+        flagged(
+            r#"import pytest
+from django.core.management import call_command
+
+@pytest.fixture(scope="session")
+def wipe(django_db_blocker):
+    with django_db_blocker.unblock():
         call_command("flush", interactive=False)
 "#,
             "Django flush",
