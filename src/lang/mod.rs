@@ -94,6 +94,15 @@ pub fn lang_for_path(path: &str) -> Option<Lang> {
     })
 }
 
+/// The prefilter for one test file: false means analysing it cannot find a destructive
+/// operation, so it is not parsed. Each language may narrow the shared keyword list.
+pub fn may_destroy(lang: Lang, source: &str) -> bool {
+    match lang {
+        Lang::Python => python::may_destroy(source),
+        _ => sql_text::has_destructive_keyword(source.as_bytes()),
+    }
+}
+
 /// Analyse one file in the given language.
 pub fn analyze(lang: Lang, source: &str, ctx: &Context) -> Result<FileAnalysis, String> {
     match lang {

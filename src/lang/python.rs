@@ -7,13 +7,15 @@
 //! when every call to it in the file is.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
+use regex::Regex;
 use tree_sitter::{Node, Parser};
 
 use super::shared::{
     self, BlockGuards, MAX_TREE_DEPTH, Marker, Polarity, Store, Throwaway, named_children, walk,
 };
-use super::sql_text::destructive_sql;
+use super::sql_text::{self, destructive_sql};
 use super::{Context, DestructiveOp, Exports, FileAnalysis, UnguardedOp};
 
 /// How deep expression evaluation and condition classification follow an expression.
@@ -54,6 +56,30 @@ const DJANGO_TEST_MODULES: &[&str] = &[
     "rest_framework.test",
     "django.contrib.staticfiles.testing",
 ];
+
+/// The forms in which Python code can spell a destructive `delete`: SQL `DELETE FROM` (pieces of
+/// one string or several), `delete_many`, the ORM's `.all().delete()` and `query(...).delete()`
+/// chains (a call or `.query` before an empty `.delete()`), and SQLAlchemy's `delete(table)`.
+/// `obj.delete()`, `client.delete(url)` and `on_delete=` are not among them.
+static DELETE_FORMS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)delete["'\s+]*from|delete_many|\)\s*\.\s*delete\s*\(\s*\)|\.query\s*\.\s*delete\s*\(\s*\)|(?:^|[^.\w])delete\s*\(|sa\.delete\s*\("#,
+    )
+    .ok()
+});
+
+/// The Python prefilter: the shared keywords, with `delete` counted only in a form the analysis
+/// can report (Django test suites say `.delete()` on single objects everywhere).
+pub(super) fn may_destroy(source: &str) -> bool {
+    let mut delete = false;
+    for w in sql_text::destructive_keywords(source.as_bytes()) {
+        if w != "delet" {
+            return true;
+        }
+        delete = true;
+    }
+    delete && DELETE_FORMS.as_ref().is_none_or(|re| re.is_match(source))
+}
 
 /// Database drivers whose connections Django's test runner does not redirect.
 const OTHER_DRIVERS: &[&str] = &[
@@ -2051,9 +2077,10 @@ impl<'a> PyFile<'a> {
         let class = def.and_then(|d| self.func_of(*d)).and_then(|f| f.class);
         !class.is_some_and(|c| {
             self.class_chain(c).iter().any(|&k| {
-                self.classes[k].bases.iter().any(|b| {
-                    b.starts_with("unittest.") || self.unittest_names.contains(b.as_str())
-                })
+                self.classes[k]
+                    .bases
+                    .iter()
+                    .any(|b| b.starts_with("unittest.") || self.unittest_names.contains(b.as_str()))
             })
         })
     }
@@ -2148,6 +2175,10 @@ mod tests {
 
     /// Exactly one finding, whose operation and reason contain the given words.
     fn flagged(src: &str, operation: &str, reason: &str) -> UnguardedOp {
+        assert!(
+            super::may_destroy(src),
+            "the prefilter would skip a file with a finding:\n{src}"
+        );
         let a = run(src);
         assert_eq!(
             a.unguarded.len(),
@@ -2388,6 +2419,32 @@ def reset_db(db_conn):
             "TRUNCATE",
             "no guard",
         );
+    }
+
+    #[test]
+    fn prefilter_narrows_delete_to_the_forms_the_analysis_reports() {
+        for hit in [
+            "Order.objects.all().delete()",
+            "Order.objects\n    .all()\n    .delete()",
+            "session.query(User).execution_options(x=1).delete()",
+            "User.query.delete()",
+            "conn.execute(delete(users))",
+            "conn.execute(sa.delete(users))",
+            "cur.execute(\"DELETE \"\n    \"FROM orders\")",
+            "cur.execute(f'delete from {table}')",
+            "db.users.delete_many({})",
+            "cur.execute('TRUNCATE orders')",
+        ] {
+            assert!(super::may_destroy(hit), "{hit}");
+        }
+        for miss in [
+            "order.delete()",
+            "self.client.delete(f'/api/orders/{order.id}')",
+            "user = models.ForeignKey(User, on_delete=models.CASCADE)",
+            "def test_delete_order(self):\n    assert order.can_delete",
+        ] {
+            assert!(!super::may_destroy(miss), "{miss}");
+        }
     }
 
     #[test]

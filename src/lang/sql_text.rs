@@ -97,6 +97,16 @@ static PREFILTER: LazyLock<Option<AhoCorasick>> = LazyLock::new(|| {
         .ok()
 });
 
+/// The prefilter words found in `source`, each once at most per occurrence (for a language that
+/// narrows a word further, as Python narrows `delete`).
+pub fn destructive_keywords(source: &[u8]) -> impl Iterator<Item = &'static str> + '_ {
+    PREFILTER
+        .as_ref()
+        .into_iter()
+        .flat_map(move |ac| ac.find_iter(source))
+        .map(|m| PREFILTER_WORDS[m.pattern().as_usize()])
+}
+
 /// Cheap case-insensitive check for any word a destructive operation of any supported form needs.
 /// A file for which this is false cannot hold a finding and need not be parsed.
 pub fn has_destructive_keyword(source: &[u8]) -> bool {

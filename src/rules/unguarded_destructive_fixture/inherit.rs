@@ -23,7 +23,6 @@ use regex::Regex;
 
 use super::setup_config::{self, SetupConfig, SetupRole};
 use crate::finding::Diagnostic;
-use crate::lang::sql_text::has_destructive_keyword;
 use crate::lang::{self, Context, Exports, FileAnalysis, Lang};
 use crate::rules::Repo;
 use crate::source::LineIndex;
@@ -42,7 +41,7 @@ impl Seen {
     /// Runs the keyword prefilter over one test file.
     pub(crate) fn new(lang: Lang, path: &str, text: &str) -> Seen {
         // testfixtures' `Load()` names no destructive word; only its turned-off check matters.
-        let destructive = has_destructive_keyword(text.as_bytes())
+        let destructive = lang::may_destroy(lang, text)
             || lang == Lang::Go && text.contains("DangerousSkipTestDatabaseCheck");
         let exporter = match lang {
             Lang::Python => file_name(path) == "conftest.py",
@@ -583,7 +582,7 @@ pub(super) fn run(
         let (Some(lang), Some(text)) = (lang::lang_for_path(&path), files.text(&path)) else {
             continue;
         };
-        if has_destructive_keyword(text.as_bytes()) {
+        if lang::may_destroy(lang, &text) {
             nodes.insert(
                 path.clone(),
                 Node {
