@@ -99,6 +99,7 @@ pub fn lang_for_path(path: &str) -> Option<Lang> {
 pub fn may_destroy(lang: Lang, source: &str) -> bool {
     match lang {
         Lang::Python => python::may_destroy(source),
+        Lang::Ruby => ruby::may_destroy(source),
         _ => sql_text::has_destructive_keyword(source.as_bytes()),
     }
 }

@@ -71,14 +71,7 @@ static DELETE_FORMS: LazyLock<Option<Regex>> = LazyLock::new(|| {
 /// The Python prefilter: the shared keywords, with `delete` counted only in a form the analysis
 /// can report (Django test suites say `.delete()` on single objects everywhere).
 pub(super) fn may_destroy(source: &str) -> bool {
-    let mut delete = false;
-    for w in sql_text::destructive_keywords(source.as_bytes()) {
-        if w != "delet" {
-            return true;
-        }
-        delete = true;
-    }
-    delete && DELETE_FORMS.as_ref().is_none_or(|re| re.is_match(source))
+    sql_text::has_destructive_keyword_narrowing_delete(source, DELETE_FORMS.as_ref())
 }
 
 /// Database drivers whose connections Django's test runner does not redirect.

@@ -6,6 +6,9 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use tree_sitter::{Node, Parser};
 
@@ -253,6 +256,19 @@ fn env_var_name(s: &str) -> bool {
         && s.bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
         && target_word(s)
+}
+
+/// The forms in which Ruby code can spell a destructive `delete`: SQL `DELETE FROM`,
+/// `delete_all`, `delete_many`, and Sequel's `DB[:items].delete`. A request spec's
+/// `delete "/orders/1"`, `hash.delete(:key)` and `record.delete` are not among them.
+static DELETE_FORMS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"(?i)delete["'\s+]*from|delete_all|delete_many|\]\s*\.\s*delete\b"#).ok()
+});
+
+/// The Ruby prefilter: the shared keywords, with `delete` counted only in a form the analysis
+/// can report (controller and request specs say `delete :destroy` everywhere).
+pub(super) fn may_destroy(source: &str) -> bool {
+    super::sql_text::has_destructive_keyword_narrowing_delete(source, DELETE_FORMS.as_ref())
 }
 
 const EXEC_NAMES: &[&str] = &[
@@ -1664,6 +1680,10 @@ mod tests {
     /// (line, operation, reason) of every unguarded operation.
     fn findings_with(src: &str, ctx: &Context) -> Vec<(usize, String, String)> {
         let analysis = analyze(src, ctx).expect("Ruby parses");
+        assert!(
+            analysis.unguarded.is_empty() || may_destroy(src),
+            "the prefilter would skip a file with a finding:\n{src}"
+        );
         analysis
             .unguarded
             .into_iter()
@@ -1676,6 +1696,26 @@ mod tests {
 
     fn findings(src: &str) -> Vec<(usize, String, String)> {
         findings_with(src, &Context::default())
+    }
+
+    #[test]
+    fn prefilter_narrows_delete_to_the_forms_the_analysis_reports() {
+        for hit in [
+            "before { Order.delete_all }",
+            "DB[:orders].delete",
+            "conn.execute(<<~SQL)\n  DELETE\n  FROM orders\nSQL",
+            "client[:orders].delete_many",
+        ] {
+            assert!(may_destroy(hit), "{hit}");
+        }
+        for miss in [
+            "delete :destroy, params: { id: order.id }",
+            "delete \"/orders/#{order.id}\"",
+            "params.delete(:token)",
+            "order.delete",
+        ] {
+            assert!(!may_destroy(miss), "{miss}");
+        }
     }
 
     /// Each case: name, source, and the expected findings as (line, operation part, reason part).

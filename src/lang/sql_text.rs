@@ -107,6 +107,22 @@ pub fn destructive_keywords(source: &[u8]) -> impl Iterator<Item = &'static str>
         .map(|m| PREFILTER_WORDS[m.pattern().as_usize()])
 }
 
+/// The prefilter for a language that narrows `delete` to the forms its analysis reports: true
+/// when any other keyword occurs, or `delete` does in one of `forms`.
+pub fn has_destructive_keyword_narrowing_delete(
+    source: &str,
+    forms: Option<&regex::Regex>,
+) -> bool {
+    let mut delete = false;
+    for w in destructive_keywords(source.as_bytes()) {
+        if w != "delet" {
+            return true;
+        }
+        delete = true;
+    }
+    delete && forms.is_none_or(|re| re.is_match(source))
+}
+
 /// Cheap case-insensitive check for any word a destructive operation of any supported form needs.
 /// A file for which this is false cannot hold a finding and need not be parsed.
 pub fn has_destructive_keyword(source: &[u8]) -> bool {
