@@ -2,6 +2,7 @@
 //! bare database host fields. Shared by `literal-dsn`, `cross-environment-target` and
 //! `unprotected-config-path`, computed once per file.
 
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::LazyLock;
 
@@ -325,6 +326,7 @@ pub fn find(file: &SourceFile) -> Targets {
     let mut i = 0;
     let mut by_group: Vec<&Entry> = entries.iter().collect();
     by_group.sort_by_key(|e| (e.group, e.value_span.start));
+    let db_file = file_is_database(&file.path);
     while i < by_group.len() {
         let g = by_group[i].group;
         let mut j = i;
@@ -333,7 +335,7 @@ pub fn find(file: &SourceFile) -> Targets {
         }
         let group = &by_group[i..j];
         i = j;
-        let db_file = file_is_database(&file.path);
+        let mut fields: Option<GroupFields> = None;
         for host in group.iter().filter(|e| {
             key_is(&e.key, HOST_KEYS)
                 && (db_file || path_is_database(&e.path))
@@ -350,14 +352,9 @@ pub fn find(file: &SourceFile) -> Targets {
             // Fields belong together when they share a stem: DB_HOST, DB_USER and DB_PASSWORD
             // do; REDIS_HOST and SMTP_PASSWORD in the same .env file do not.
             let stem = key_stem(&host.key);
-            let password = group.iter().find(|e| {
-                key_is(&e.key, PASSWORD_KEYS)
-                    && key_stem(&e.key) == stem
-                    && dsn::classify_credential(&e.value) == Credential::Literal
-            });
-            let user = group
-                .iter()
-                .any(|e| key_is(&e.key, USER_KEYS) && key_stem(&e.key) == stem);
+            let fields = fields.get_or_insert_with(|| GroupFields::new(group));
+            let password = fields.passwords.get(&stem).copied();
+            let user = fields.users.contains(&stem);
             let (form, span, credential) = match password {
                 Some(p) if user => (Form::Split, p.value_span.clone(), Credential::Literal),
                 _ => (Form::Host, host.value_span.clone(), Credential::None),
@@ -387,10 +384,85 @@ pub fn find(file: &SourceFile) -> Targets {
     out
 }
 
+/// The password and user fields of one group, by key stem, read once per group: a group with
+/// many host fields (a long `.env`, a mapping with repeated keys) stays linear.
+struct GroupFields<'e> {
+    /// The first literal password of each stem, in file order.
+    passwords: HashMap<String, &'e Entry>,
+    /// Stems with a user field.
+    users: HashSet<String>,
+}
+
+impl<'e> GroupFields<'e> {
+    fn new(group: &[&'e Entry]) -> Self {
+        let mut passwords = HashMap::new();
+        let mut users = HashSet::new();
+        for e in group {
+            if key_is(&e.key, PASSWORD_KEYS)
+                && dsn::classify_credential(&e.value) == Credential::Literal
+            {
+                passwords.entry(key_stem(&e.key)).or_insert(*e);
+            }
+            if key_is(&e.key, USER_KEYS) {
+                users.insert(key_stem(&e.key));
+            }
+        }
+        GroupFields { passwords, users }
+    }
+}
+
 /// A `host:port` display string without its port.
 pub fn host_only(host: &str) -> &str {
     host.rsplit_once(':')
         .filter(|(h, p)| !h.ends_with(']') || !p.is_empty())
         .filter(|(_, p)| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
         .map_or(host, |(h, _)| h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dotenv(text: &str) -> SourceFile {
+        SourceFile::new(
+            "config/database.env",
+            text.to_string(),
+            FileKind::DotEnv { example: false },
+        )
+    }
+
+    #[test]
+    fn split_fields_take_the_first_literal_password_of_their_stem() {
+        let text = "REDIS_HOST=cache.prod.internal\nDB_HOST=pg.prod.internal\nDB_USER=app\n\
+                    DB_PASSWORD=${DB_PASSWORD}\nDB_PASSWORD=first-pw\nDB_PASSWORD=second-pw\n";
+        let found = find(&dotenv(text));
+        let got: Vec<(Form, &str, &str)> = found
+            .items
+            .iter()
+            .map(|t| (t.form, t.host.as_str(), &text[t.span.clone()]))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Form::Host, "cache.prod.internal", "cache.prod.internal"),
+                (Form::Split, "pg.prod.internal", "first-pw"),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_host_of_a_large_group_is_a_target() {
+        let mut text: String = (0..5_000)
+            .map(|i| format!("DB_HOST=pg{i}.prod.internal\n"))
+            .collect();
+        let hosts_only = find(&dotenv(&text));
+        assert_eq!(hosts_only.items.len(), 5_000);
+        assert!(hosts_only.items.iter().all(|t| t.form == Form::Host));
+        text.push_str("DB_USER=app\nDB_PASSWORD=pw-1\n");
+        let split = find(&dotenv(&text));
+        assert_eq!(split.items.len(), 5_000);
+        assert!(split.items.iter().all(|t| t.form == Form::Split));
+        assert!(split.items.iter().all(|t| &text[t.span.clone()] == "pw-1"));
+        assert_eq!(split.items[4_999].host, "pg4999.prod.internal");
+    }
 }
