@@ -22,6 +22,7 @@
 //! **Not here.** Files whose environment is test, dev or CI may trade durability for speed:
 //! the caller decides that from the path and passes `throwaway_env`, which silences the file.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::LazyLock;
 
@@ -282,8 +283,9 @@ pub fn scan_conf(text: &str, base: usize, throwaway_env: bool) -> Vec<Setting> {
         return out;
     }
     // PostgreSQL applies the last value of a parameter: an earlier `fsync = off` overridden
-    // by `fsync = on` further down is no finding.
-    let mut last: Vec<(String, Option<Setting>)> = Vec::new();
+    // by `fsync = on` further down is no finding. Keyed by name, so a file of many distinct
+    // names stays linear.
+    let mut last: HashMap<String, Option<Setting>> = HashMap::new();
     let mut line_start = 0;
     for line in text.split_inclusive('\n') {
         if let Some((name, value, span)) = conf_line(line) {
@@ -301,12 +303,11 @@ pub fn scan_conf(text: &str, base: usize, throwaway_env: bool) -> Vec<Setting> {
                 line_start += line.len();
                 continue;
             }
-            last.retain(|(k, _)| *k != key);
-            last.push((key, found));
+            last.insert(key, found);
         }
         line_start += line.len();
     }
-    out.extend(last.into_iter().filter_map(|(_, f)| f));
+    out.extend(last.into_values().flatten());
     out.sort_by_key(|f| f.span.start);
     out
 }
@@ -810,6 +811,30 @@ mod tests {
         assert_eq!(&src[got[0].span.clone()], "fsync = off");
         assert_eq!(scan_conf("fsync = off\nfsync = maybe\n", 0, false).len(), 1);
         assert_eq!(scan_conf("fsync = off\nfsync_x = on\n", 0, false).len(), 1);
+    }
+
+    #[test]
+    fn the_last_value_counts_among_many_distinct_settings() {
+        let mut src = String::from("zero_damaged_pages = on\nfull_page_writes = off\n");
+        for i in 0..20_000 {
+            src.push_str(&format!("custom.p{i} = {i}\n"));
+        }
+        src.push_str("full_page_writes = on\nfsync = off\nignore_checksum_failure = on\n");
+        let got: Vec<(String, &str)> = scan_conf(&src, 0, false)
+            .into_iter()
+            .map(|f| (f.name, &src[f.span]))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("zero_damaged_pages".to_string(), "zero_damaged_pages = on"),
+                ("fsync".to_string(), "fsync = off"),
+                (
+                    "ignore_checksum_failure".to_string(),
+                    "ignore_checksum_failure = on"
+                ),
+            ]
+        );
     }
 
     #[test]
