@@ -36,7 +36,7 @@ mod pattern;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 pub use owner::is_bot;
@@ -165,6 +165,7 @@ pub fn parse(text: &str, platform: Platform) -> CodeOwners {
             issues: Vec::new(),
         },
         header: None,
+        section_groups: HashMap::new(),
     };
     let bom = if text.starts_with('\u{feff}') {
         '\u{feff}'.len_utf8()
@@ -202,6 +203,8 @@ struct Parser<'a> {
     co: CodeOwners,
     /// The GitLab section header in force.
     header: Option<usize>,
+    /// The group of each section name seen, lowercased: a file of many sections stays linear.
+    section_groups: HashMap<String, usize>,
 }
 
 /// Bytes stripped around a line (Ruby's `strip`, which GitLab uses; GitHub trims likewise).
@@ -506,14 +509,11 @@ impl Parser<'_> {
                 "an optional `^[Section]` cannot require approvals; GitLab reports an invalid approval requirement",
             );
         }
-        let lower = name.to_lowercase();
         let index = self.co.sections.len();
-        let group = self
-            .co
-            .sections
-            .iter()
-            .find(|s| s.name.to_lowercase() == lower)
-            .map_or(index, |s| s.group);
+        let group = *self
+            .section_groups
+            .entry(name.to_lowercase())
+            .or_insert(index);
         self.co.sections.push(Section {
             name: name.to_string(),
             optional,
@@ -712,8 +712,10 @@ impl Matcher {
         cands.sort_unstable_by(|a, b| b.cmp(a));
         cands.dedup();
 
+        // Sets, not lists: a file of many sections must not cost sections x candidates.
         let mut decided: Vec<(Option<usize>, usize)> = Vec::new();
-        let mut excluded: Vec<Option<usize>> = Vec::new();
+        let mut decided_groups: HashSet<Option<usize>> = HashSet::new();
+        let mut excluded: HashSet<Option<usize>> = HashSet::new();
         let mut scratch = Scratch::default();
         let (mut i, mut j) = (0, 0);
         loop {
@@ -741,15 +743,16 @@ impl Matcher {
             }
             if e.exclusion {
                 if e.pattern.matches(&comps, &mut scratch) {
-                    excluded.push(e.group);
-                    decided.retain(|d| d.0 != e.group);
+                    // A decision already made in the group is dropped below.
+                    excluded.insert(e.group);
                 }
                 continue;
             }
-            if decided.iter().any(|d| d.0 == e.group) {
+            if decided_groups.contains(&e.group) {
                 continue;
             }
             if e.pattern.matches(&comps, &mut scratch) {
+                decided_groups.insert(e.group);
                 decided.push((e.group, e.rule));
                 if !self.has_exclusions && decided.len() == self.groups {
                     break;
@@ -758,6 +761,7 @@ impl Matcher {
         }
         let mut out: Vec<Decision> = decided
             .into_iter()
+            .filter(|d| !excluded.contains(&d.0))
             .map(|(section, rule)| Decision { section, rule })
             .collect();
         out.sort_by_key(|d| d.section);

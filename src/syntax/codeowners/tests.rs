@@ -584,6 +584,40 @@ fn gitlab_same_named_sections_are_combined() {
 }
 
 #[test]
+fn gitlab_many_sections_group_by_name_and_decide_independently() {
+    // Thousands of sections, every third one excluding Markdown, and a late header that
+    // repeats an early name in another case.
+    let mut text = String::new();
+    for i in 0..3_000 {
+        text.push_str(&format!("[S{i}]\n* @o{i}\n"));
+        if i % 3 == 0 {
+            text.push_str("!*.md\n");
+        }
+    }
+    text.push_str("[s1]\n*.md @late\n");
+    let co = parse(&text, Platform::GitLab);
+    assert_eq!(co.sections.len(), 3_001);
+    assert_eq!(co.sections[3_000].group, 1);
+    assert!(
+        co.sections[..3_000]
+            .iter()
+            .enumerate()
+            .all(|(i, s)| s.group == i)
+    );
+    let m = Matcher::new(&co);
+    assert_eq!(m.decide("a.txt").len(), 3_000);
+    let md = gl_owners(&co, &m, "a.md");
+    assert_eq!(md.len(), 2_000);
+    assert!(md.iter().all(|(name, _)| {
+        name.strip_prefix('S')
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| n % 3 != 0)
+    }));
+    assert_eq!(md[0], ("S1".to_string(), names(&["@late"])));
+    assert_eq!(md[1], ("S2".to_string(), names(&["@o2"])));
+}
+
+#[test]
 fn gitlab_repeated_pattern_keeps_first_position() {
     // GitLab stores entries in an ordered hash keyed by pattern: the repeat replaces the owners
     // but not the position, so `*.md` (between them) still wins for Markdown files.
