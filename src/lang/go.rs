@@ -23,8 +23,7 @@ pub fn analyze(source: &str, ctx: &Context) -> Result<FileAnalysis, String> {
     parser
         .set_language(&tree_sitter_go::LANGUAGE.into())
         .map_err(|e| format!("cannot load the Go grammar: {e}"))?;
-    let tree = parser
-        .parse(source, None)
+    let tree = super::shared::parse_tree(&mut parser, source)
         .ok_or_else(|| "the Go parser returned no tree".to_string())?;
     let file = GoFile::new(source, tree.root_node(), ctx);
     Ok(file.run())

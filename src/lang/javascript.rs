@@ -35,8 +35,7 @@ pub fn analyze(lang: Lang, source: &str, ctx: &Context) -> Result<FileAnalysis, 
     parser
         .set_language(&language)
         .map_err(|e| format!("cannot load the {lang:?} grammar: {e}"))?;
-    let tree = parser
-        .parse(source, None)
+    let tree = shared::parse_tree(&mut parser, source)
         .ok_or_else(|| format!("the {lang:?} parser returned no tree"))?;
     let file = JsFile::collect(lang, source, tree.root_node(), ctx)?;
     Ok(file.run())

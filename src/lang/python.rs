@@ -31,8 +31,7 @@ pub fn analyze(source: &str, ctx: &Context) -> Result<FileAnalysis, String> {
     parser
         .set_language(&tree_sitter_python::LANGUAGE.into())
         .map_err(|e| format!("cannot load the Python grammar: {e}"))?;
-    let tree = parser
-        .parse(source, None)
+    let tree = shared::parse_tree(&mut parser, source)
         .ok_or_else(|| "the Python parser returned no tree".to_string())?;
     let file = PyFile::collect(source, tree.root_node(), ctx)?;
     Ok(file.run())

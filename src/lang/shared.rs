@@ -9,11 +9,41 @@ use std::rc::Rc;
 use std::sync::LazyLock;
 
 use regex::Regex;
-use tree_sitter::Node;
+use tree_sitter::{Node, Parser, Tree};
 
 /// How deep the analysers follow the syntax tree. Real code nests a few dozen levels; anything
 /// deeper is generated or hostile, and is reported rather than walked.
 pub(crate) const MAX_TREE_DEPTH: usize = 400;
+
+/// Sources up to this many bytes are parsed on the caller's thread.
+const INLINE_PARSE_BYTES: usize = 4096;
+/// Stack reserved per source byte for a larger parse.
+const PARSE_STACK_PER_BYTE: usize = 256;
+
+/// Parses `source` with a parser whose language is set. tree-sitter frees a merged parse stack
+/// recursively, one frame per nesting level (`{a: {a: ...` in JavaScript nests ambiguously), so
+/// a deeply nested file would overflow a worker thread's stack and abort the process. A parse
+/// of more than a few KiB runs on its own thread with a stack in proportion to the source: the
+/// nesting can never be deeper than the source is long.
+pub(crate) fn parse_tree(parser: &mut Parser, source: &str) -> Option<Tree> {
+    if source.len() <= INLINE_PARSE_BYTES {
+        return parser.parse(source, None);
+    }
+    let stack = source
+        .len()
+        .saturating_mul(PARSE_STACK_PER_BYTE)
+        .saturating_add(1 << 20);
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("premortem-parse".into())
+            .stack_size(stack)
+            .spawn_scoped(scope, || parser.parse(source, None))
+            .ok()?
+            .join()
+            .ok()
+            .flatten()
+    })
+}
 
 /// Visit every node under `root` in source order together with its ancestors (outermost first),
 /// without recursion. `visit` returns whether to descend into the node. Nodes deeper than
@@ -379,6 +409,35 @@ pub(crate) fn throwaway_targets(source: &str) -> Throwaway {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deep_nesting_is_analysed_on_a_small_stack() {
+        // `{a: {a: ...` makes tree-sitter's JavaScript parser merge stack versions at every
+        // level, and free them recursively; the other shapes nest every grammar.
+        use crate::lang::{Lang, analyze};
+        let langs = [
+            Lang::Python,
+            Lang::JavaScript,
+            Lang::TypeScript,
+            Lang::Tsx,
+            Lang::Ruby,
+            Lang::Go,
+            Lang::Java,
+        ];
+        for seed in ["{a: ", "(", "[", "- "] {
+            let source = seed.repeat(20_000) + "TRUNCATE users";
+            for lang in langs {
+                let source = source.clone();
+                // A worker thread's stack, smaller than the 2 MiB default.
+                let outcome = std::thread::Builder::new()
+                    .stack_size(512 << 10)
+                    .spawn(move || analyze(lang, &source, &Default::default()).map(|_| ()))
+                    .expect("a thread")
+                    .join();
+                assert!(outcome.is_ok(), "{lang:?} on {seed:?} x 20000 panicked");
+            }
+        }
+    }
 
     #[test]
     fn markers_classify_targets() {
