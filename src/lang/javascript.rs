@@ -7,12 +7,14 @@
 //! body (which runs while tests are collected). A helper is guarded when every call to it in the
 //! file is. Throwaway targets (in-memory databases, containers) need no guard.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use tree_sitter::{Node, Parser};
 
 use super::shared::{
-    self, BlockGuards, MAX_TREE_DEPTH, Marker, Polarity, Store, Throwaway, named_children, walk,
+    self, BlockGuards, MAX_TREE_DEPTH, Marker, Polarity, ScopeGuards, Store, Throwaway,
+    Transactions, named_children, walk,
 };
 use super::sql_text::destructive_sql;
 use super::{Context, DestructiveOp, Exports, FileAnalysis, Lang, UnguardedOp};
@@ -191,6 +193,9 @@ struct JsFile<'a> {
     /// File-level declarations in order: (name, value, statement).
     program_decls: Vec<(String, Node<'a>, Node<'a>)>,
     block_guards: BlockGuards<'a>,
+    scope_guards: ScopeGuards<'a>,
+    url_vars: RefCell<HashMap<Store, String>>,
+    transactions: Transactions,
     /// Calls and hook references to this file's own functions, by the called name.
     calls: HashMap<String, Vec<Site<'a>>>,
     ops: Vec<Found<'a>>,
@@ -396,6 +401,9 @@ impl<'a> JsFile<'a> {
             hooks_by_describe: HashMap::new(),
             program_decls: Vec::new(),
             block_guards: BlockGuards::default(),
+            scope_guards: ScopeGuards::default(),
+            url_vars: RefCell::default(),
+            transactions: Transactions::default(),
             calls: HashMap::new(),
             ops: Vec::new(),
         };
@@ -1616,25 +1624,20 @@ impl<'a> JsFile<'a> {
                             }
                         }
                     }
-                    // Transactions are begun and rolled back inside functions.
-                    let siblings = if store == Store::Sql && !collection {
-                        named_children(p)
-                    } else {
-                        Vec::new()
-                    };
-                    if let Some(pos) = siblings.iter().position(|s| *s == child) {
-                        let begun: Vec<&str> = siblings[..pos]
-                            .iter()
-                            .filter_map(|st| self.transaction_var(*st))
-                            .collect();
-                        let rolled_back = siblings[pos + 1..].iter().any(|st| {
-                            begun
-                                .iter()
-                                .any(|v| self.text(*st).contains(&format!("{v}.rollback(")))
-                        });
-                        if rolled_back {
-                            return Verdict::Guarded;
-                        }
+                    // Transactions are begun and rolled back inside functions: a transaction
+                    // begun before the statement and rolled back after it.
+                    if store == Store::Sql
+                        && !collection
+                        && self
+                            .transactions
+                            .get(
+                                p,
+                                |n| self.text(n),
+                                |st| self.transaction_var(st).map(str::to_string),
+                            )
+                            .rolled_back_around(child)
+                    {
+                        return Verdict::Guarded;
                     }
                 }
                 "if_statement" => {
@@ -1824,27 +1827,32 @@ impl<'a> JsFile<'a> {
         }
         // The function around the operation: its guards that do not count explain why.
         let scope = path.iter().rev().find(|n| is_function(**n)).copied();
-        let mut before: Option<Node<'a>> = None;
-        let mut after: Option<Node<'a>> = None;
-        let mut consider = |n: Node<'a>| {
-            if matches!(n.kind(), "if_statement" | "expression_statement") && self.stmt_guard(n) {
-                if n.end_byte() <= node.start_byte() {
-                    before = Some(n);
-                } else if after.is_none() && n.start_byte() >= node.end_byte() {
-                    after = Some(n);
+        // The guard statements of the scope, in source order, found once per scope.
+        let guards = self.scope_guards.get(scope, || {
+            let mut found = Vec::new();
+            let mut consider = |n: Node<'a>| {
+                if matches!(n.kind(), "if_statement" | "expression_statement") && self.stmt_guard(n)
+                {
+                    found.push(n);
+                    return false;
                 }
-                return false;
+                true
+            };
+            match scope {
+                Some(s) => {
+                    walk(s, MAX_TREE_DEPTH, |n, _| consider(n));
+                }
+                None => named_children(self.root).into_iter().for_each(|n| {
+                    consider(n);
+                }),
             }
-            true
-        };
-        match scope {
-            Some(s) => {
-                walk(s, MAX_TREE_DEPTH, |n, _| consider(n));
-            }
-            None => named_children(self.root).into_iter().for_each(|n| {
-                consider(n);
-            }),
-        }
+            found
+        });
+        let (before, after) = shared::guards_around(
+            &guards,
+            |g| g.end_byte() <= node.start_byte(),
+            node.end_byte(),
+        );
         if let Some(b) = before {
             let mut in_try = false;
             let mut p = b.parent();
@@ -1936,7 +1944,7 @@ impl<'a> JsFile<'a> {
     }
 
     fn help(&self, store: Store, place: &Place, operation: &str) -> String {
-        let var = store.url_var_in(self.src);
+        let var = store.url_var_cached(self.src, &self.url_vars);
         let url = if matches!(self.lang, Lang::TypeScript | Lang::Tsx) {
             format!("process.env.{var} ?? \"\"")
         } else {
@@ -2246,6 +2254,37 @@ describe('users', () => {
             "function warnIfRemote() {\n  if (!process.env.DATABASE_URL.includes('localhost')) console.warn('remote database');\n}\nbeforeEach(async () => {\n  warnIfRemote();\n  await User.destroy({ truncate: true });\n});\n",
             "Sequelize destroy({ truncate: true })",
             "no guard",
+        );
+    }
+
+    #[test]
+    fn many_operations_in_one_hook_are_judged_against_its_guards_and_transactions() {
+        let op = "  await prisma.user.deleteMany();\n";
+        let guard = "  if (process.env.NODE_ENV !== 'test') throw new Error('wrong database');\n";
+        let src = format!(
+            "beforeEach(async () => {{\n{}{guard}{}}});\n",
+            op.repeat(1_500),
+            op.repeat(1_500)
+        );
+        let a = run_with(Lang::JavaScript, &src, &Context::default());
+        assert_eq!(a.unguarded.len(), 1_500);
+        assert!(
+            a.unguarded
+                .iter()
+                .all(|u| u.reason == "the guard on line 1502 runs after it"),
+            "{:?}",
+            a.unguarded[0]
+        );
+
+        let src = format!(
+            "it('wipes', async () => {{\n  const trx = await knex.transaction();\n{}  await trx.rollback();\n  await trx('users').del();\n}});\n",
+            "  await trx('users').del();\n".repeat(2_000)
+        );
+        let a = run_with(Lang::JavaScript, &src, &Context::default());
+        assert_eq!(a.unguarded.len(), 1, "{:#?}", a.unguarded.first());
+        assert_eq!(
+            a.unguarded[0].op.span.start,
+            src.rfind("trx('users')").expect("op")
         );
     }
 

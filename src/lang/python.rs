@@ -6,6 +6,7 @@
 //! or by the framework itself (Django's test database). A helper that is not a fixture is guarded
 //! when every call to it in the file is.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
@@ -13,7 +14,8 @@ use regex::Regex;
 use tree_sitter::{Node, Parser};
 
 use super::shared::{
-    self, BlockGuards, MAX_TREE_DEPTH, Marker, Polarity, Store, Throwaway, named_children, walk,
+    self, BlockGuards, MAX_TREE_DEPTH, Marker, Polarity, ScopeGuards, Store, Throwaway,
+    Transactions, named_children, walk,
 };
 use super::sql_text::{self, destructive_sql};
 use super::{Context, DestructiveOp, Exports, FileAnalysis, UnguardedOp};
@@ -209,6 +211,9 @@ struct PyFile<'a> {
     /// File-level fixture index by fixture name.
     fixture_index: HashMap<String, usize>,
     block_guards: BlockGuards<'a>,
+    scope_guards: ScopeGuards<'a>,
+    url_vars: RefCell<HashMap<Store, String>>,
+    transactions: Transactions,
     /// File-level fixtures that are guards or request one.
     guard_fixtures: HashSet<String>,
     /// A guard runs at module level or in a session-start hook.
@@ -336,6 +341,9 @@ impl<'a> PyFile<'a> {
             func_index: HashMap::new(),
             fixture_index: HashMap::new(),
             block_guards: BlockGuards::default(),
+            scope_guards: ScopeGuards::default(),
+            url_vars: RefCell::default(),
+            transactions: Transactions::default(),
             guard_fixtures: HashSet::new(),
             module_guarded: false,
             calls: HashMap::new(),
@@ -1665,25 +1673,16 @@ impl<'a> PyFile<'a> {
                             }
                         }
                     }
-                    // Transactions are begun and rolled back inside functions.
-                    let siblings = if store == Store::Sql && !collection_level {
-                        named_children(p)
-                    } else {
-                        Vec::new()
-                    };
-                    if let Some(pos) = siblings.iter().position(|s| *s == child) {
-                        let begun: Vec<String> = siblings[..pos]
-                            .iter()
-                            .filter_map(|st| self.transaction_var(*st))
-                            .collect();
-                        let rolled_back = siblings[pos + 1..].iter().any(|st| {
-                            begun
-                                .iter()
-                                .any(|v| self.text(*st).contains(&format!("{v}.rollback(")))
-                        });
-                        if rolled_back {
-                            return Verdict::Guarded;
-                        }
+                    // Transactions are begun and rolled back inside functions: a transaction
+                    // begun before the statement and rolled back after it.
+                    if store == Store::Sql
+                        && !collection_level
+                        && self
+                            .transactions
+                            .get(p, |n| self.text(n), |st| self.transaction_var(st))
+                            .rolled_back_around(child)
+                    {
+                        return Verdict::Guarded;
                     }
                 }
                 "if_statement" | "elif_clause" => {
@@ -1906,32 +1905,36 @@ impl<'a> PyFile<'a> {
                 "pytest-django's separate test database is turned off: `django_db_setup` is overridden on line {at}"
             );
         }
-        let mut before: Option<Node<'a>> = None;
-        let mut after: Option<Node<'a>> = None;
-        let mut consider = |n: Node<'a>| {
-            if matches!(
-                n.kind(),
-                "assert_statement" | "if_statement" | "expression_statement"
-            ) && self.stmt_guard(n)
-            {
-                if n.start_byte() < node.start_byte() {
-                    before = Some(n);
-                } else if after.is_none() && n.start_byte() >= node.end_byte() {
-                    after = Some(n);
+        // The guard statements of the scope, in source order, found once per scope.
+        let guards = self.scope_guards.get(outer, || {
+            let mut found = Vec::new();
+            let mut consider = |n: Node<'a>| {
+                if matches!(
+                    n.kind(),
+                    "assert_statement" | "if_statement" | "expression_statement"
+                ) && self.stmt_guard(n)
+                {
+                    found.push(n);
+                    return false;
                 }
-                return false;
+                true
+            };
+            match outer {
+                Some(o) => {
+                    walk(o, MAX_TREE_DEPTH, |n, _| consider(n));
+                }
+                // At module level only module-level statements matter.
+                None => named_children(self.root).into_iter().for_each(|n| {
+                    consider(n);
+                }),
             }
-            true
-        };
-        match outer {
-            Some(o) => {
-                walk(o, MAX_TREE_DEPTH, |n, _| consider(n));
-            }
-            // At module level only module-level statements matter.
-            None => named_children(self.root).into_iter().for_each(|n| {
-                consider(n);
-            }),
-        }
+            found
+        });
+        let (before, after) = shared::guards_around(
+            &guards,
+            |g| g.start_byte() < node.start_byte(),
+            node.end_byte(),
+        );
         if let Some(b) = before {
             let swallowed = {
                 let mut p = b.parent();
@@ -2089,7 +2092,7 @@ impl<'a> PyFile<'a> {
             {
                 let scope = self.scope_name(&op.path);
                 let help = help(
-                    &op.store.url_var_in(self.src),
+                    &op.store.url_var_cached(self.src, &self.url_vars),
                     scope.as_deref(),
                     &op.operation,
                 );
@@ -2340,6 +2343,42 @@ def check_target():
             ),
             "TRUNCATE",
             "no guard",
+        );
+    }
+
+    #[test]
+    fn many_operations_in_one_function_are_judged_against_its_guards_and_transactions() {
+        // Operations before the guard are flagged with it; those after it are guarded; those
+        // inside a transaction rolled back later are not.
+        let op = "    db_conn.execute(\"TRUNCATE TABLE users\")\n";
+        let mut body = String::from("@pytest.fixture\ndef reset_db(db_conn):\n");
+        body.push_str(&op.repeat(1_500));
+        body.push_str("    assert \"staging\" in os.environ[\"DATABASE_URL\"]\n");
+        body.push_str(&op.repeat(1_500));
+        let src = py(&body);
+        let guard_line = src
+            .lines()
+            .position(|l| l.contains("assert"))
+            .expect("guard")
+            + 1;
+        let a = run(&src);
+        assert_eq!(a.unguarded.len(), 1_500);
+        let want = format!("the guard on line {guard_line} runs after it");
+        assert!(
+            a.unguarded.iter().all(|u| u.reason == want),
+            "{:?}",
+            a.unguarded[0]
+        );
+
+        let mut body = String::from("def reset(conn):\n    tx = conn.begin()\n");
+        body.push_str(&"    conn.execute(\"TRUNCATE TABLE users\")\n".repeat(2_000));
+        body.push_str("    tx.rollback()\n    conn.execute(\"TRUNCATE TABLE users\")\n");
+        let src = py(&body);
+        let a = run(&src);
+        assert_eq!(a.unguarded.len(), 1, "{:#?}", a.unguarded.first());
+        assert_eq!(
+            a.unguarded[0].op.span.start,
+            src.rfind("conn.execute").expect("op")
         );
     }
 

@@ -105,6 +105,118 @@ impl<'t> BlockGuards<'t> {
     }
 }
 
+/// The guard statements of each scope (a function, or the module's top-level statements), in
+/// source order, found once per scope: explaining why each of many operations in one scope is
+/// unguarded then costs a binary search, not a walk of the scope.
+#[derive(Default)]
+pub(crate) struct ScopeGuards<'t> {
+    cache: RefCell<HashMap<Option<usize>, Rc<[Node<'t>]>>>,
+}
+
+impl<'t> ScopeGuards<'t> {
+    /// The guard statements of `scope` (`None` for the module), computed by `find` on first use.
+    /// `find` must list them in source order, none inside another.
+    pub fn get(
+        &self,
+        scope: Option<Node<'t>>,
+        find: impl FnOnce() -> Vec<Node<'t>>,
+    ) -> Rc<[Node<'t>]> {
+        let key = scope.map(|s| s.id());
+        if let Some(v) = self.cache.borrow().get(&key) {
+            return Rc::clone(v);
+        }
+        let v: Rc<[Node<'t>]> = find().into();
+        self.cache.borrow_mut().insert(key, Rc::clone(&v));
+        v
+    }
+}
+
+/// The last guard that starts before `at`, and the first that starts at or after `end`, among
+/// guards in source order (see [`ScopeGuards`]).
+pub(crate) fn guards_around<'t>(
+    guards: &[Node<'t>],
+    before: impl Fn(Node<'t>) -> bool,
+    end: usize,
+) -> (Option<Node<'t>>, Option<Node<'t>>) {
+    let k = guards.partition_point(|g| before(*g));
+    let a = guards.partition_point(|g| g.start_byte() < end);
+    (
+        k.checked_sub(1).and_then(|i| guards.get(i)).copied(),
+        guards.get(a).copied(),
+    )
+}
+
+/// The transactions begun among one block's statements: which variable holds one, the first
+/// statement that begins it and the last that rolls it back.
+pub(crate) struct BlockTransactions {
+    /// Each statement's position in the block, by node id.
+    index: HashMap<usize, usize>,
+    /// Per variable: the first statement beginning it, the last rolling it back.
+    vars: Vec<(usize, Option<usize>)>,
+}
+
+impl BlockTransactions {
+    /// Whether `statement` of the block runs inside a transaction begun before it and rolled
+    /// back after it.
+    pub fn rolled_back_around(&self, statement: Node<'_>) -> bool {
+        self.index.get(&statement.id()).is_some_and(|&pos| {
+            self.vars
+                .iter()
+                .any(|&(begun, last)| begun < pos && last.is_some_and(|r| r > pos))
+        })
+    }
+}
+
+/// [`BlockTransactions`] found once per block, so judging many operations in one block stays
+/// linear.
+#[derive(Default)]
+pub(crate) struct Transactions {
+    cache: RefCell<HashMap<usize, Rc<BlockTransactions>>>,
+}
+
+impl Transactions {
+    /// The transactions of `block`: `var` names the variable a statement begins a transaction
+    /// in, `text` gives a statement's source (searched for `var.rollback(`).
+    pub fn get<'t>(
+        &self,
+        block: Node<'t>,
+        text: impl Fn(Node<'t>) -> &'t str,
+        var: impl Fn(Node<'t>) -> Option<String>,
+    ) -> Rc<BlockTransactions> {
+        if let Some(tx) = self.cache.borrow().get(&block.id()) {
+            return Rc::clone(tx);
+        }
+        let statements = named_children(block);
+        let index = statements
+            .iter()
+            .enumerate()
+            .map(|(i, st)| (st.id(), i))
+            .collect();
+        let mut first: Vec<(String, usize)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (i, st) in statements.iter().enumerate() {
+            if let Some(v) = var(*st)
+                && seen.insert(v.clone())
+            {
+                first.push((v, i));
+            }
+        }
+        let vars = first
+            .into_iter()
+            .map(|(v, begun)| {
+                let rollback = format!("{v}.rollback(");
+                let last = statements
+                    .iter()
+                    .rposition(|st| text(*st).contains(&rollback));
+                (begun, last)
+            })
+            .collect();
+        let tx = Rc::new(BlockTransactions { index, vars });
+        self.cache.borrow_mut().insert(block.id(), Rc::clone(&tx));
+        tx
+    }
+}
+
 /// The named children of a node.
 pub(crate) fn named_children<'t>(n: Node<'t>) -> Vec<Node<'t>> {
     let mut c = n.walk();
@@ -322,7 +434,7 @@ pub(crate) fn looks_like_test_predicate(name: &str) -> bool {
 }
 
 /// The kind of store a destructive operation hits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Store {
     Sql,
     Redis,
@@ -347,6 +459,16 @@ impl Store {
                 .find(|v| wanted.iter().any(|w| v.contains(w)))
         });
         found.unwrap_or(self.url_var()).to_string()
+    }
+
+    /// [`Store::url_var_in`] once per store and file: a file of many operations does not
+    /// search its whole text once per operation.
+    pub fn url_var_cached(self, source: &str, cache: &RefCell<HashMap<Store, String>>) -> String {
+        cache
+            .borrow_mut()
+            .entry(self)
+            .or_insert_with(|| self.url_var_in(source))
+            .clone()
     }
 
     /// The default environment variable the suggested guard reads.
