@@ -4,6 +4,7 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use tree_sitter::{Node, Parser};
 
@@ -80,6 +81,10 @@ struct GoFile<'t, 's> {
     guard_cache: RefCell<HashMap<(usize, bool), Option<GuardHit>>>,
     /// Verdicts over all callers of a helper, by helper node id.
     callers_cache: RefCell<HashMap<usize, Verdict>>,
+    /// [`GoFile::transaction_in`] by function node id and variable.
+    tx_cache: RefCell<HashMap<(usize, String), (bool, bool, Option<usize>)>>,
+    /// [`GoFile::list_guards`] by statement list node id.
+    list_guard_cache: RefCell<HashMap<usize, Rc<[(usize, usize, GuardHit)]>>>,
     file_guard: OnceCell<Verdict>,
 }
 
@@ -278,6 +283,8 @@ impl<'t, 's> GoFile<'t, 's> {
             checkers: HashSet::new(),
             guard_cache: RefCell::new(HashMap::new()),
             callers_cache: RefCell::new(HashMap::new()),
+            tx_cache: RefCell::new(HashMap::new()),
+            list_guard_cache: RefCell::new(HashMap::new()),
             file_guard: OnceCell::new(),
         };
         file.index();
@@ -992,12 +999,12 @@ impl<'t, 's> GoFile<'t, 's> {
             let Some(parent) = child.parent() else { break };
             match parent.kind() {
                 "statement_list" => {
-                    for sib in named_kids(parent) {
-                        if sib.id() == child.id() {
+                    for &(id, start, hit) in self.list_guards(parent).iter() {
+                        if id == child.id() {
                             continue;
                         }
-                        let before = sib.start_byte() < child.start_byte();
-                        match (self.stmt_guard(sib, true), before) {
+                        let before = start < child.start_byte();
+                        match (Some(hit), before) {
                             (Some(GuardHit::Direct(_)), true) => return Verdict::Guarded,
                             (Some(GuardHit::Nested(l)), true) => {
                                 skippable.get_or_insert(l);
@@ -1121,6 +1128,43 @@ impl<'t, 's> GoFile<'t, 's> {
                     .flatten()
             })
             .is_some_and(|n| n.starts_with("Begin") || n == "MustBegin");
+        let (begun_here, rollback, commit) = self.transaction_in(func, tx);
+        if !(begun || begun_here) || !rollback {
+            return Ok(false);
+        }
+        match commit {
+            Some(l) => Err(l),
+            None => Ok(true),
+        }
+    }
+
+    /// The statements of a statement list that run a guard, in order, as (node id, start byte,
+    /// hit): found once per list, so judging many operations in one function stays linear.
+    fn list_guards(&self, list: Node<'t>) -> Rc<[(usize, usize, GuardHit)]> {
+        if let Some(v) = self.list_guard_cache.borrow().get(&list.id()) {
+            return Rc::clone(v);
+        }
+        let v: Rc<[(usize, usize, GuardHit)]> = named_kids(list)
+            .into_iter()
+            .filter_map(|sib| {
+                self.stmt_guard(sib, true)
+                    .map(|hit| (sib.id(), sib.start_byte(), hit))
+            })
+            .collect();
+        self.list_guard_cache
+            .borrow_mut()
+            .insert(list.id(), Rc::clone(&v));
+        v
+    }
+
+    /// Within `func`, for the transaction variable `tx`: whether it is begun there, whether a
+    /// deferred `Rollback` runs, and the line of its first `Commit`. Read once per function and
+    /// variable, so a function of many operations on one transaction stays linear.
+    fn transaction_in(&self, func: Node<'t>, tx: &str) -> (bool, bool, Option<usize>) {
+        let key = (func.id(), tx.to_string());
+        if let Some(v) = self.tx_cache.borrow().get(&key) {
+            return *v;
+        }
         let mut begun_here = false;
         let mut rollback = false;
         let mut commit = None;
@@ -1145,13 +1189,9 @@ impl<'t, 's> GoFile<'t, 's> {
             }
             true
         });
-        if !(begun || begun_here) || !rollback {
-            return Ok(false);
-        }
-        match commit {
-            Some(l) => Err(l),
-            None => Ok(true),
-        }
+        let v = (begun_here, rollback, commit);
+        self.tx_cache.borrow_mut().insert(key, v);
+        v
     }
 
     /// Runs when the function returns: under `defer` or `t.Cleanup`.
@@ -1316,6 +1356,25 @@ mod tests {
 
     fn findings(src: &str) -> Vec<(usize, String, String)> {
         findings_with(src, &Context::default())
+    }
+
+    #[test]
+    fn many_operations_in_one_function_are_judged_against_its_guards() {
+        let op = "\tdb.Exec(\"TRUNCATE orders\")\n";
+        let src = format!(
+            "package store\nfunc resetDB(t *testing.T, db *sql.DB) {{\n{}\tif !strings.Contains(dsn, \"localhost\") {{\n\t\tt.Fatal(\"not local\")\n\t}}\n{}}}\n",
+            op.repeat(1_500),
+            op.repeat(1_500)
+        );
+        let got = findings(&src);
+        assert_eq!(got.len(), 1_500);
+        assert!(
+            got.iter()
+                .enumerate()
+                .all(|(i, (line, op, reason))| *line == i + 3
+                    && op == "TRUNCATE"
+                    && reason == "the guard on line 1503 runs after it")
+        );
     }
 
     /// Each case: name, source, and the expected findings as (line, operation part, reason part).

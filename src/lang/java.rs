@@ -4,8 +4,9 @@
 //! method, guard helpers, `@BeforeAll`/`@BeforeEach`/static initialisers, rolled-back
 //! `@Transactional` tests).
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use tree_sitter::{Node, Parser};
 
@@ -98,6 +99,9 @@ struct JavaFile<'t, 's> {
     guard_cache: RefCell<HashMap<(usize, bool), Option<GuardHit>>>,
     /// Verdicts over all callers of a helper, by helper node id.
     callers_cache: RefCell<HashMap<usize, Verdict>>,
+    /// [`JavaFile::list_guards`] by block node id.
+    list_guard_cache: RefCell<HashMap<usize, Rc<[(usize, usize, GuardHit)]>>>,
+    help: OnceCell<String>,
 }
 
 fn text<'s>(n: Node, src: &'s str) -> &'s str {
@@ -312,6 +316,8 @@ impl<'t, 's> JavaFile<'t, 's> {
             predicates: HashMap::new(),
             guard_cache: RefCell::new(HashMap::new()),
             callers_cache: RefCell::new(HashMap::new()),
+            list_guard_cache: RefCell::new(HashMap::new()),
+            help: OnceCell::new(),
         };
         file.index();
         file
@@ -1023,12 +1029,12 @@ impl<'t, 's> JavaFile<'t, 's> {
             let Some(parent) = child.parent() else { break };
             match parent.kind() {
                 "block" | "constructor_body" => {
-                    for sib in named_kids(parent) {
-                        if sib.id() == child.id() {
+                    for &(id, start, hit) in self.list_guards(parent).iter() {
+                        if id == child.id() {
                             continue;
                         }
-                        let before = sib.start_byte() < child.start_byte();
-                        match (self.stmt_guard(sib, true), before) {
+                        let before = start < child.start_byte();
+                        match (Some(hit), before) {
                             (Some(GuardHit::Direct(_)), true) => return Verdict::Guarded,
                             (Some(GuardHit::Nested(l)), true) => {
                                 skippable.get_or_insert(l);
@@ -1442,7 +1448,31 @@ impl<'t, 's> JavaFile<'t, 's> {
         at
     }
 
+    /// The statements of a block that run a guard, in order, as (node id, start byte, hit):
+    /// found once per block, so judging many operations in one block stays linear.
+    fn list_guards(&self, list: Node<'t>) -> Rc<[(usize, usize, GuardHit)]> {
+        if let Some(v) = self.list_guard_cache.borrow().get(&list.id()) {
+            return Rc::clone(v);
+        }
+        let v: Rc<[(usize, usize, GuardHit)]> = named_kids(list)
+            .into_iter()
+            .filter_map(|sib| {
+                self.stmt_guard(sib, true)
+                    .map(|hit| (sib.id(), sib.start_byte(), hit))
+            })
+            .collect();
+        self.list_guard_cache
+            .borrow_mut()
+            .insert(list.id(), Rc::clone(&v));
+        v
+    }
+
+    /// The fix for every finding of the file, worded once per file.
     fn help(&self) -> String {
+        self.help.get_or_init(|| self.compose_help()).clone()
+    }
+
+    fn compose_help(&self) -> String {
         let junit4 = self.src.contains("org.junit.Test") || self.src.contains("@BeforeClass");
         let spring =
             self.src.contains("org.springframework") || self.src.contains("@SpringBootTest");
@@ -1501,6 +1531,28 @@ mod tests {
 
     fn findings(src: &str) -> Vec<(usize, String, String)> {
         findings_with(src, &Context::default())
+    }
+
+    #[test]
+    fn many_operations_in_one_method_are_judged_against_its_guards() {
+        let op = "        jdbcTemplate.update(\"DELETE FROM orders\");\n";
+        let src = format!(
+            "class OrdersTest {{\n    @BeforeEach\n    void reset() {{\n{}        assertTrue(System.getenv(\"APP_ENV\").equals(\"test\"));\n{}    }}\n}}\n",
+            op.repeat(1_500),
+            op.repeat(1_500)
+        );
+        let got = findings(&src);
+        assert_eq!(got.len(), 1_500);
+        assert!(
+            got.iter()
+                .enumerate()
+                .all(|(i, (line, op, reason))| *line == i + 4
+                    && op == "DELETE FROM without WHERE"
+                    && reason == "the guard on line 1504 runs after it"),
+            "{:?} {:?}",
+            got[0],
+            got[1_499]
+        );
     }
 
     /// Each case: name, source, and the expected findings as (line, operation part, reason part).

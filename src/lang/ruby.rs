@@ -6,6 +6,7 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -141,6 +142,9 @@ struct RubyFile<'t, 's> {
     guard_cache: RefCell<HashMap<(usize, bool), Option<GuardHit>>>,
     /// Verdicts over all callers of a helper, by helper node id.
     callers_cache: RefCell<HashMap<usize, Verdict>>,
+    /// [`RubyFile::list_guards`] by block node id.
+    list_guard_cache: RefCell<HashMap<usize, Rc<[(usize, usize, GuardHit)]>>>,
+    help: OnceCell<String>,
     load_guard: OnceCell<Option<GuardHit>>,
 }
 
@@ -346,6 +350,8 @@ impl<'t, 's> RubyFile<'t, 's> {
             guard_hooks: Vec::new(),
             guard_cache: RefCell::new(HashMap::new()),
             callers_cache: RefCell::new(HashMap::new()),
+            list_guard_cache: RefCell::new(HashMap::new()),
+            help: OnceCell::new(),
             load_guard: OnceCell::new(),
         };
         file.index();
@@ -1334,12 +1340,12 @@ impl<'t, 's> RubyFile<'t, 's> {
             let Some(parent) = child.parent() else { break };
             let kind = parent.kind();
             if is_container(kind) {
-                for sib in named_kids(parent) {
-                    if sib.id() == child.id() || self.is_unit_call(sib) {
+                for &(id, start, hit) in self.list_guards(parent).iter() {
+                    if id == child.id() {
                         continue;
                     }
-                    let before = sib.start_byte() < child.start_byte();
-                    match (self.stmt_guard(sib, true), before) {
+                    let before = start < child.start_byte();
+                    match (Some(hit), before) {
                         (Some(GuardHit::Direct(_)), true) => return Verdict::Guarded,
                         (Some(GuardHit::Nested(l)), true) => {
                             skippable.get_or_insert(l);
@@ -1625,7 +1631,32 @@ impl<'t, 's> RubyFile<'t, 's> {
         None
     }
 
+    /// The statements of a block that run a guard, in order, as (node id, start byte, hit):
+    /// found once per block, so judging many operations in one block stays linear.
+    fn list_guards(&self, list: Node<'t>) -> Rc<[(usize, usize, GuardHit)]> {
+        if let Some(v) = self.list_guard_cache.borrow().get(&list.id()) {
+            return Rc::clone(v);
+        }
+        let v: Rc<[(usize, usize, GuardHit)]> = named_kids(list)
+            .into_iter()
+            .filter(|sib| !self.is_unit_call(*sib))
+            .filter_map(|sib| {
+                self.stmt_guard(sib, true)
+                    .map(|hit| (sib.id(), sib.start_byte(), hit))
+            })
+            .collect();
+        self.list_guard_cache
+            .borrow_mut()
+            .insert(list.id(), Rc::clone(&v));
+        v
+    }
+
+    /// The fix for every finding of the file, worded once per file.
     fn help(&self) -> String {
+        self.help.get_or_init(|| self.compose_help()).clone()
+    }
+
+    fn compose_help(&self) -> String {
         let guard = "abort(\"refusing to clean #{ActiveRecord::Base.connection_db_config.host}\") unless Rails.env.test?";
         let minitest =
             self.src.contains("Minitest") || self.src.contains("ActiveSupport::TestCase");
@@ -1715,6 +1746,28 @@ mod tests {
         ] {
             assert!(!may_destroy(miss), "{miss}");
         }
+    }
+
+    #[test]
+    fn many_operations_in_one_hook_are_judged_against_its_guards() {
+        let op = "    ActiveRecord::Base.connection.execute(\"DELETE FROM orders\")\n";
+        let src = format!(
+            "describe Order do\n  before do\n{}    raise \"not test\" unless Rails.env.test?\n{}  end\nend\n",
+            op.repeat(1_500),
+            op.repeat(1_500)
+        );
+        let got = findings(&src);
+        assert_eq!(got.len(), 1_500);
+        assert!(
+            got.iter()
+                .enumerate()
+                .all(|(i, (line, op, reason))| *line == i + 3
+                    && op == "DELETE FROM without WHERE"
+                    && reason == "the guard on line 1503 runs after it"),
+            "{:?} {:?}",
+            got[0],
+            got[1_499]
+        );
     }
 
     /// Each case: name, source, and the expected findings as (line, operation part, reason part).
