@@ -153,6 +153,9 @@ fn build_entries(file: &SourceFile) -> Vec<Entry> {
     for doc in &file.yaml().docs {
         flatten(&file.text, doc, &mut out, &mut next_group);
     }
+    // Once for the whole stream: sorting after every document made a stream of many small
+    // documents quadratic. Documents follow each other in the text, so the order is the same.
+    out.sort_by_key(|e| e.value_span.start);
     name_value_pairs(&mut out);
     out
 }
@@ -240,7 +243,8 @@ fn cut(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
-/// Walks a YAML tree without recursion (documents can be deep) and emits its scalar values.
+/// Walks a YAML tree without recursion (documents can be deep) and emits its scalar values, in
+/// walk order: the caller sorts them by position.
 fn flatten(text: &str, root: &Node, out: &mut Vec<Entry>, next_group: &mut usize) {
     // (node, key path, last key, key span, group)
     type Frame<'n> = (&'n Node, String, String, Option<Range<usize>>, usize);
@@ -310,7 +314,6 @@ fn flatten(text: &str, root: &Node, out: &mut Vec<Entry>, next_group: &mut usize
             }
         }
     }
-    out.sort_by_key(|e| e.value_span.start);
 }
 
 /// Byte offsets where lines start, for turning spans into 1-based lines and columns.
@@ -379,6 +382,28 @@ mod tests {
         assert!(!e[2].exact);
         assert_eq!(e[3].path, "list[0]");
         assert_eq!(e[3].key, "list");
+    }
+
+    #[test]
+    fn entries_of_many_documents_come_in_file_order() {
+        let text: String = (0..20_000)
+            .map(|i| format!("---\nb{i}: {i}\na{i}: [x, {{k: v}}]\n"))
+            .collect();
+        let f = SourceFile::new("values.yaml", text.clone(), FileKind::HelmValues);
+        let e = f.entries();
+        assert_eq!(e.len(), 60_000);
+        assert!(
+            e.windows(2)
+                .all(|w| w[0].value_span.start < w[1].value_span.start)
+        );
+        assert_eq!(
+            (e[59_999].path.as_str(), e[59_999].value.as_str()),
+            ("a19999[1].k", "v")
+        );
+        assert!(
+            e.iter()
+                .all(|x| x.exact && text[x.value_span.clone()] == x.value)
+        );
     }
 
     #[test]
