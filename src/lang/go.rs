@@ -51,6 +51,13 @@ impl Pol {
     }
 }
 
+/// The statements of a block that run a guard, in order: (node id, start byte, hit).
+type ListGuards = Rc<[(usize, usize, GuardHit)]>;
+
+/// For a transaction variable in a function: begun there, rolled back by a deferred call, the
+/// line of its first commit.
+type TxFacts = (bool, bool, Option<usize>);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum GuardHit {
     /// The statement itself stops the run when the target is wrong.
@@ -82,9 +89,9 @@ struct GoFile<'t, 's> {
     /// Verdicts over all callers of a helper, by helper node id.
     callers_cache: RefCell<HashMap<usize, Verdict>>,
     /// [`GoFile::transaction_in`] by function node id and variable.
-    tx_cache: RefCell<HashMap<(usize, String), (bool, bool, Option<usize>)>>,
+    tx_cache: RefCell<HashMap<(usize, String), TxFacts>>,
     /// [`GoFile::list_guards`] by statement list node id.
-    list_guard_cache: RefCell<HashMap<usize, Rc<[(usize, usize, GuardHit)]>>>,
+    list_guard_cache: RefCell<HashMap<usize, ListGuards>>,
     file_guard: OnceCell<Verdict>,
 }
 
@@ -1140,11 +1147,11 @@ impl<'t, 's> GoFile<'t, 's> {
 
     /// The statements of a statement list that run a guard, in order, as (node id, start byte,
     /// hit): found once per list, so judging many operations in one function stays linear.
-    fn list_guards(&self, list: Node<'t>) -> Rc<[(usize, usize, GuardHit)]> {
+    fn list_guards(&self, list: Node<'t>) -> ListGuards {
         if let Some(v) = self.list_guard_cache.borrow().get(&list.id()) {
             return Rc::clone(v);
         }
-        let v: Rc<[(usize, usize, GuardHit)]> = named_kids(list)
+        let v: ListGuards = named_kids(list)
             .into_iter()
             .filter_map(|sib| {
                 self.stmt_guard(sib, true)
@@ -1160,7 +1167,7 @@ impl<'t, 's> GoFile<'t, 's> {
     /// Within `func`, for the transaction variable `tx`: whether it is begun there, whether a
     /// deferred `Rollback` runs, and the line of its first `Commit`. Read once per function and
     /// variable, so a function of many operations on one transaction stays linear.
-    fn transaction_in(&self, func: Node<'t>, tx: &str) -> (bool, bool, Option<usize>) {
+    fn transaction_in(&self, func: Node<'t>, tx: &str) -> TxFacts {
         let key = (func.id(), tx.to_string());
         if let Some(v) = self.tx_cache.borrow().get(&key) {
             return *v;

@@ -55,6 +55,9 @@ impl Pol {
     }
 }
 
+/// The statements of a block that run a guard, in order: (node id, start byte, hit).
+type ListGuards = Rc<[(usize, usize, GuardHit)]>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum GuardHit {
     /// The statement itself stops the run when the target is wrong.
@@ -100,7 +103,7 @@ struct JavaFile<'t, 's> {
     /// Verdicts over all callers of a helper, by helper node id.
     callers_cache: RefCell<HashMap<usize, Verdict>>,
     /// [`JavaFile::list_guards`] by block node id.
-    list_guard_cache: RefCell<HashMap<usize, Rc<[(usize, usize, GuardHit)]>>>,
+    list_guard_cache: RefCell<HashMap<usize, ListGuards>>,
     help: OnceCell<String>,
 }
 
@@ -1450,11 +1453,11 @@ impl<'t, 's> JavaFile<'t, 's> {
 
     /// The statements of a block that run a guard, in order, as (node id, start byte, hit):
     /// found once per block, so judging many operations in one block stays linear.
-    fn list_guards(&self, list: Node<'t>) -> Rc<[(usize, usize, GuardHit)]> {
+    fn list_guards(&self, list: Node<'t>) -> ListGuards {
         if let Some(v) = self.list_guard_cache.borrow().get(&list.id()) {
             return Rc::clone(v);
         }
-        let v: Rc<[(usize, usize, GuardHit)]> = named_kids(list)
+        let v: ListGuards = named_kids(list)
             .into_iter()
             .filter_map(|sib| {
                 self.stmt_guard(sib, true)

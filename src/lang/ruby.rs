@@ -58,6 +58,9 @@ impl Pol {
     }
 }
 
+/// The statements of a block that run a guard, in order: (node id, start byte, hit).
+type ListGuards = Rc<[(usize, usize, GuardHit)]>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum GuardHit {
     /// The statement itself stops the run when the target is wrong.
@@ -143,7 +146,7 @@ struct RubyFile<'t, 's> {
     /// Verdicts over all callers of a helper, by helper node id.
     callers_cache: RefCell<HashMap<usize, Verdict>>,
     /// [`RubyFile::list_guards`] by block node id.
-    list_guard_cache: RefCell<HashMap<usize, Rc<[(usize, usize, GuardHit)]>>>,
+    list_guard_cache: RefCell<HashMap<usize, ListGuards>>,
     help: OnceCell<String>,
     load_guard: OnceCell<Option<GuardHit>>,
 }
@@ -1633,11 +1636,11 @@ impl<'t, 's> RubyFile<'t, 's> {
 
     /// The statements of a block that run a guard, in order, as (node id, start byte, hit):
     /// found once per block, so judging many operations in one block stays linear.
-    fn list_guards(&self, list: Node<'t>) -> Rc<[(usize, usize, GuardHit)]> {
+    fn list_guards(&self, list: Node<'t>) -> ListGuards {
         if let Some(v) = self.list_guard_cache.borrow().get(&list.id()) {
             return Rc::clone(v);
         }
-        let v: Rc<[(usize, usize, GuardHit)]> = named_kids(list)
+        let v: ListGuards = named_kids(list)
             .into_iter()
             .filter(|sib| !self.is_unit_call(*sib))
             .filter_map(|sib| {
