@@ -1,0 +1,5 @@
+CREATE FUNCTION f() RETURNS void AS $body$
+BEGIN
+  DELETE FROM t;
+END;
+$bod$ LANGUAGE plpgsql;

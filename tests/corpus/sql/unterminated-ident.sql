@@ -1,0 +1,2 @@
+CREATE TABLE "users (id int);
+DROP TABLE t;

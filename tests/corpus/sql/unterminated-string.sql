@@ -1,0 +1,2 @@
+SELECT 'abc
+DROP TABLE users;
