@@ -124,12 +124,40 @@ fn may_mention_a_guard(text: &str) -> bool {
     text.contains("-F") || WORDS.as_ref().is_none_or(|w| w.is_match(text))
 }
 
+/// Most bytes of key paths and alias expansions kept for one document. Every scalar carries its
+/// own path and an alias carries a copy of its anchor's value, so a hostile document (thousands
+/// of aliases of a huge scalar, or a wide list under long, deep keys) could otherwise ask for
+/// far more memory than the file holds; real documents stay orders of magnitude below. Scalars
+/// past the budget are not scanned.
+const MAX_COPIED_BYTES: usize = 64 << 20;
+
+fn path_bytes(path: &[PathSeg]) -> usize {
+    path.iter()
+        .map(|p| match p {
+            PathSeg::Key(k) => k.len() + std::mem::size_of::<PathSeg>(),
+            PathSeg::Index(_) => std::mem::size_of::<PathSeg>(),
+        })
+        .sum()
+}
+
 /// The scalars of one YAML document, in document order, with their key paths.
 fn yaml_scalars(doc: &Node) -> Vec<YamlScalar> {
     let mut out = Vec::new();
+    let mut budget = MAX_COPIED_BYTES;
     // Iterative: documents may be deep.
     let mut stack: Vec<(&Node, Vec<PathSeg>)> = vec![(doc, Vec::new())];
     while let Some((node, path)) = stack.pop() {
+        let copied = match node {
+            Node::Scalar { .. } => path_bytes(&path),
+            Node::Alias {
+                target: Some(t), ..
+            } => path_bytes(&path) + t.as_str().map_or(0, str::len),
+            _ => 0,
+        };
+        let Some(left) = budget.checked_sub(copied) else {
+            break;
+        };
+        budget = left;
         match node {
             Node::Scalar { value, span, .. } => out.push(YamlScalar {
                 path,
@@ -410,7 +438,7 @@ pub fn scan_sql(items: &[Item], throwaway_env: bool) -> Vec<Setting> {
 }
 
 /// One step of a YAML key path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PathSeg {
     /// A mapping key.
     Key(String),
@@ -453,6 +481,14 @@ pub fn scan_yaml(text: &str, scalars: &[YamlScalar], throwaway_env: bool) -> Vec
     }
     let postgres = scalars.iter().any(mentions_postgres);
     let allowed = |g: &Guard| postgres || g.name != "fsync";
+    // The first `name` scalar under each parent, for `value` scalars to find their sibling
+    // without a search of the whole document each.
+    let mut names: HashMap<&[PathSeg], &YamlScalar> = HashMap::new();
+    for x in scalars {
+        if matches!(x.path.last(), Some(PathSeg::Key(k)) if k == "name") {
+            names.entry(x.parent()).or_insert(x);
+        }
+    }
     for s in scalars {
         let (key, item) = s.key();
         let key = key.map(normalise_key).unwrap_or_default();
@@ -484,7 +520,7 @@ pub fn scan_yaml(text: &str, scalars: &[YamlScalar], throwaway_env: bool) -> Vec
         // Kubernetes `env:` items: `- name: POSTGRESQL_FSYNC` / `value: "off"`.
         if !item
             && key == "value"
-            && let Some(name) = sibling(scalars, s, "name")
+            && let Some(name) = names.get(s.parent())
             && let Some(g) = disabled(&normalise_key(&name.value), &s.value).filter(|g| allowed(g))
         {
             let help = format!(
@@ -518,16 +554,6 @@ pub fn scan_yaml(text: &str, scalars: &[YamlScalar], throwaway_env: bool) -> Vec
     });
     out.dedup_by(|a, b| a.span == b.span && a.name == b.name);
     out
-}
-
-/// The scalar at `of`'s parent path plus `key` (a sibling in the same mapping).
-fn sibling<'a>(scalars: &'a [YamlScalar], of: &YamlScalar, key: &str) -> Option<&'a YamlScalar> {
-    let parent = of.parent();
-    scalars.iter().find(|x| {
-        x.path.len() == of.path.len()
-            && x.parent() == parent
-            && matches!(x.path.last(), Some(PathSeg::Key(k)) if k == key)
-    })
 }
 
 /// Keys whose value is `postgresql.conf` text (Bitnami `extendedConfiguration`, a ConfigMap's
@@ -811,6 +837,36 @@ mod tests {
         assert_eq!(&src[got[0].span.clone()], "fsync = off");
         assert_eq!(scan_conf("fsync = off\nfsync = maybe\n", 0, false).len(), 1);
         assert_eq!(scan_conf("fsync = off\nfsync_x = on\n", 0, false).len(), 1);
+    }
+
+    #[test]
+    fn env_items_find_their_name_among_many() {
+        let mut src = String::from("env:\n");
+        for i in 0..20_000 {
+            src.push_str(&format!("  - name: VAR_{i}\n    value: \"off\"\n"));
+        }
+        src.push_str("  - value: \"off\"\n    name: POSTGRESQL_FSYNC\n");
+        src.push_str(
+            "  - name: POSTGRESQL_FULL_PAGE_WRITES\n    name: OTHER\n    value: \"off\"\n",
+        );
+        src.push_str("image: postgres\n");
+        assert_eq!(
+            yaml(&src),
+            pairs(&[("fsync", "\"off\""), ("full_page_writes", "\"off\"")])
+        );
+    }
+
+    #[test]
+    fn aliases_of_a_huge_scalar_stay_within_the_copy_budget() {
+        // Each alias would copy 1 MiB: the scan keeps what fits in the budget and finishes.
+        let mut src = format!(
+            "postgresql:\n  parameters:\n    fsync: \"off\"\nbig: &b \"{}\"\ncopies:\n",
+            "x".repeat(1 << 20)
+        );
+        src.push_str(&"  - *b\n".repeat(100_000));
+        let got = scalars(&src);
+        assert!(got.len() < 100, "{} scalars kept", got.len());
+        assert_eq!(yaml(&src), pairs(&[("fsync", "\"off\"")]));
     }
 
     #[test]
