@@ -3,7 +3,8 @@
 //! parser and PL/pgSQL parser, the SQL-in-strings scanner, the `postgresql.conf` scanner, the
 //! CODEOWNERS parser and matcher on both platforms, the connection-string parser, the
 //! suppression parser, the test-source analysis of every language, and the whole-file path
-//! (`SourceFile`'s tree, entries, targets and secrets) for every config kind.
+//! (`SourceFile`'s tree, entries, targets and secrets) for every config kind, and every rule's
+//! per-file check on config, SQL and `postgresql.conf` files.
 //!
 //! Inputs are the files under `tests/corpus/`, each also replayed with CRLF line ends and a
 //! BOM, and cut in half; every one goes through every parser, not only the one it was written
@@ -29,8 +30,10 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use premortem::classify::FileKind;
+use premortem::config::{Config, RuleConfig};
 use premortem::lang::{self, Lang};
 use premortem::rules::disabled_integrity_safeguard::scan_conf;
+use premortem::rules::{Cx, FileOut};
 use premortem::source::SourceFile;
 use premortem::suppress;
 use premortem::syntax::codeowners::{self, Matcher, Platform};
@@ -74,6 +77,8 @@ enum Family {
     Java,
     /// All the test-source languages.
     Code,
+    /// The rules' per-file checks.
+    Rules,
     /// Run on every input.
     Text,
 }
@@ -311,6 +316,43 @@ fn suppressions(text: &str) {
     }
 }
 
+/// Every built-in rule's per-file check, as the engine runs it, on the kinds that hold
+/// connection strings, PostgreSQL settings and SQL.
+fn rules(text: &str) {
+    let config = Config::default();
+    let kinds = [
+        ("charts/db/values.yaml", FileKind::HelmValues),
+        ("docker-compose.yml", FileKind::Compose),
+        ("config/database.env", FileKind::DotEnv { example: false }),
+        ("postgresql.conf", FileKind::PgConf),
+        ("db/migrate/001_init.sql", FileKind::Sql),
+    ];
+    for (path, kind) in kinds {
+        let file = SourceFile::new(path, text.to_string(), kind);
+        for rule in premortem::rules::all() {
+            let Some(meta) = premortem::meta::get(rule.id()) else {
+                continue;
+            };
+            if !rule.wants(kind, path) {
+                continue;
+            }
+            let cx = Cx {
+                config: &config,
+                meta,
+                rule: RuleConfig::default(),
+            };
+            let mut out = FileOut::default();
+            rule.check_file(&file, &cx, &mut out);
+            for d in &out.diags {
+                span_ok(&file.text, &d.span, rule.id());
+            }
+            for s in &out.secrets {
+                span_ok(&file.text, s, "rule secret");
+            }
+        }
+    }
+}
+
 fn analyze(text: &str, lang: Lang) {
     if let Ok(a) = lang::analyze(lang, text, &Default::default()) {
         for u in &a.unguarded {
@@ -366,6 +408,7 @@ const PARSERS: &[(&str, Family, bool, Check)] = &[
         codeowners(t, Platform::GitLab)
     }),
     ("dsn", Dsn, true, dsn_find),
+    ("rules", Rules, true, rules),
     ("suppress", Text, true, suppressions),
     ("python", Py, true, |t| analyze(t, Lang::Python)),
     ("javascript", Js, true, |t| analyze(t, Lang::JavaScript)),
@@ -497,13 +540,18 @@ fn generated() -> Vec<Input> {
         ),
         (
             "'host:' mapping",
-            &[Yaml],
+            &[Yaml, Rules],
             wrap("database:\n", "  host: pg.prod.internal\n", small, ""),
         ),
         (
             "name/value items",
             &[Yaml],
             repeat("- name: DB_HOST\n  value: pg.prod.internal\n", small),
+        ),
+        (
+            "fsync env items",
+            &[Yaml, Rules],
+            repeat("- name: POSTGRESQL_FSYNC\n  value: \"off\"\n", small),
         ),
         (
             "'K=v' items",
@@ -552,7 +600,7 @@ fn generated() -> Vec<Input> {
         ),
         (
             "aliases",
-            &[Yaml],
+            &[Yaml, Rules],
             wrap(
                 "a: &a postgres://u:p@h.prod.internal/db\nb:\n",
                 "  - *a\n",
@@ -564,7 +612,7 @@ fn generated() -> Vec<Input> {
         ("documents", &[Yaml], repeat("---\na: 1\n", mb)),
         (
             "block scalar",
-            &[Yaml, Kv],
+            &[Yaml, Kv, Rules],
             wrap("conf: |\n", "  fsync = off\n", small, ""),
         ),
         ("long key", &[Yaml, Kv], format!("{}: v\n", "k".repeat(mb))),
@@ -605,7 +653,7 @@ fn generated() -> Vec<Input> {
             wrap("const q = `", "${", small / 4, ""),
         ),
         // SQL.
-        ("statements", &[Sql], repeat("DELETE FROM t;\n", mb)),
+        ("statements", &[Sql, Rules], repeat("DELETE FROM t;\n", mb)),
         (
             "functions",
             &[Sql],
@@ -769,7 +817,7 @@ fn generated() -> Vec<Input> {
         ("templates", &[Dsn], repeat("{{ .Values.host }}", small)),
         (
             "DSN lines",
-            &[Yaml, Dsn],
+            &[Yaml, Dsn, Rules],
             repeat(
                 "url: postgresql://app:pw@pg-main.prod.internal:5432/app?sslmode=require\n",
                 small,
