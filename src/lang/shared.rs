@@ -19,6 +19,8 @@ pub(crate) const MAX_TREE_DEPTH: usize = 400;
 const INLINE_PARSE_BYTES: usize = 4096;
 /// Stack reserved per source byte for a larger parse.
 const PARSE_STACK_PER_BYTE: usize = 256;
+/// The largest stack reserved (address space, touched only as deep as the parse goes).
+const MAX_PARSE_STACK: usize = 1 << 30;
 
 /// Parses `source` with a parser whose language is set. tree-sitter frees a merged parse stack
 /// recursively, one frame per nesting level (`{a: {a: ...` in JavaScript nests ambiguously), so
@@ -32,17 +34,17 @@ pub(crate) fn parse_tree(parser: &mut Parser, source: &str) -> Option<Tree> {
     let stack = source
         .len()
         .saturating_mul(PARSE_STACK_PER_BYTE)
-        .saturating_add(1 << 20);
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
+        .saturating_add(1 << 20)
+        .min(MAX_PARSE_STACK);
+    let on_thread = std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
             .name("premortem-parse".into())
             .stack_size(stack)
-            .spawn_scoped(scope, || parser.parse(source, None))
-            .ok()?
-            .join()
-            .ok()
-            .flatten()
-    })
+            .spawn_scoped(scope, || parser.parse(source, None));
+        thread.ok().map(|t| t.join().ok().flatten())
+    });
+    // No thread to be had (a memory limit): parse here, as before.
+    on_thread.unwrap_or_else(|| parser.parse(source, None))
 }
 
 /// Visit every node under `root` in source order together with its ancestors (outermost first),
