@@ -2,9 +2,10 @@
 # Benchmarks premortem on a generated monorepo against the floor of reading the same files:
 # `rg -c 'postgres(ql)?://'` (walk + read + one regex), in the same run, with hyperfine.
 #
-#   scripts/bench.sh                  # ~37k files, ~270 MB tree in $TMPDIR, 15 runs each
+#   scripts/bench.sh                  # ~40k files, ~230 MB tree in $TMPDIR, 15 runs each
 #   scripts/bench.sh --runs 30        # more runs
 #   scripts/bench.sh --services 60    # a smaller tree
+#   scripts/bench.sh --real-code      # also Django's source (pip download), real test suites
 #
 # Prints medians and min/max, the premortem/rg ratio, a pre-commit-style run on 10 files and
 # peak RSS, and checks them against the targets (full scan <= 1.5 x rg, pre-commit <= 10 ms,
@@ -16,12 +17,14 @@ cd "$(dirname "$0")/.."
 runs=15
 services=200
 seed=7
+real_code=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --runs) runs="$2"; shift 2 ;;
         --services) services="$2"; shift 2 ;;
         --seed) seed="$2"; shift 2 ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        --real-code) real_code=1; shift ;;
+        -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
@@ -76,6 +79,8 @@ hyperfine --shell=none --warmup 3 --runs "$runs" --ignore-failure --style basic 
 # ---------------------------------------------------------------- pre-commit
 # Ten changed files of the kinds a commit touches: values, .env, migrations, tests, source.
 mapfile -t changed < <(
+    # head closes its pipe early: sort then dies of SIGPIPE, which must not end the list.
+    set +e +o pipefail
     cd "$tree" && {
         find deploy/charts -name 'values-*.yaml' | sort | head -n 3
         find services -name '.env.*' | sort | head -n 2
@@ -89,6 +94,26 @@ echo "== pre-commit: premortem check on ${#changed[@]} files"
 (cd "$tree" && hyperfine --shell=none --warmup 10 --runs $((runs * 4)) --ignore-failure --style basic \
     --export-json "$work/precommit.json" \
     --command-name "premortem check <10 files>" "$bin check ${changed[*]}")
+
+# ---------------------------------------------------------------- real code
+# Django's source release: 2,700 test modules written by people, not by a generator, many of them
+# saying `delete` and `drop`. The same comparison, for a second opinion on the generated tree.
+if [ "$real_code" = 1 ]; then
+    django="${TMPDIR:-/tmp}/premortem-bench-django-5.2.8"
+    if [ ! -d "$django/.git" ]; then
+        echo "== fetching Django 5.2.8's source release"
+        rm -rf "$django" && mkdir -p "$django.dl"
+        python3 -m pip download --quiet --no-deps --no-binary :all: --dest "$django.dl" django==5.2.8
+        tar -xzf "$django.dl"/django-5.2.8.tar.gz -C "$(dirname "$django")"
+        mv "$(dirname "$django")/django-5.2.8" "$django" && rm -rf "$django.dl"
+        git -C "$django" init --quiet
+    fi
+    echo "== real code: premortem check vs rg on Django 5.2.8"
+    hyperfine --shell=none --warmup 2 --runs "$runs" --ignore-failure --style basic \
+        --export-json "$work/django.json" \
+        --command-name "premortem check" "$bin check $django" \
+        --command-name "rg -c" "rg -c 'postgres(ql)?://' $django"
+fi
 
 # ---------------------------------------------------------------- memory
 rss() {
@@ -110,6 +135,10 @@ import json, sys
 work, pm_rss, rg_rss, files, mb, cores, scanned = sys.argv[1:8]
 full = {r["command"]: r for r in json.load(open(f"{work}/full.json"))["results"]}
 pre = json.load(open(f"{work}/precommit.json"))["results"][0]
+try:
+    django = {r["command"]: r for r in json.load(open(f"{work}/django.json"))["results"]}
+except FileNotFoundError:
+    django = None
 ms = lambda s: s * 1000
 pm, rg = full["premortem check"], full["rg -c"]
 nofix = full["premortem check, fixture rule off"]
@@ -129,6 +158,12 @@ for name, r in rows:
     print(f"{name:28} {ms(r['median']):8.1f}ms {ms(r['min']):8.1f}ms {ms(r['max']):8.1f}ms")
 print(f"ratio premortem/rg: {ratio:.2f} x (medians), {ratio_min:.2f} x (minimums)")
 print(f"ratio premortem/rg with unguarded-destructive-fixture off: {nofix['median'] / rg['median']:.2f} x (medians)")
+if django:
+    d_pm, d_rg = django["premortem check"], django["rg -c"]
+    print(
+        f"Django 5.2.8: premortem {ms(d_pm['median']):.1f} ms, rg {ms(d_rg['median']):.1f} ms: "
+        f"{d_pm['median'] / d_rg['median']:.2f} x (medians)"
+    )
 print(f"peak RSS: premortem {int(pm_rss) / 1024:.1f} MB, rg {int(rg_rss) / 1024:.1f} MB")
 print()
 checks = [
