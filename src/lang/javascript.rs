@@ -9,6 +9,9 @@
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use tree_sitter::{Node, Parser};
 
@@ -25,6 +28,19 @@ const MAX_EXPR_DEPTH: usize = 32;
 const MAX_CALL_HOPS: usize = 4;
 /// How many alternative SQL texts (a loop over statements or tables) are kept.
 const MAX_ALTERNATIVES: usize = 64;
+
+/// The forms in which JavaScript and TypeScript can spell a destructive `delete`: SQL
+/// `DELETE FROM`, `deleteMany`, and an empty `.delete()` or TypeORM's `.delete({})`. A supertest
+/// `.delete('/orders/1')` and `map.delete(key)` are not among them.
+static DELETE_FORMS: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(r#"(?i)delete["'`\s+]*from|deletemany|\.\s*delete\s*\(\s*(\{\s*\}\s*)?\)"#).ok()
+});
+
+/// The JavaScript prefilter: the shared keywords, with `delete` counted only in a form the
+/// analysis can report (API tests call `.delete(url)` everywhere).
+pub(super) fn may_destroy(source: &str) -> bool {
+    super::sql_text::has_destructive_keyword_narrowing_delete(source, DELETE_FORMS.as_ref())
+}
 
 /// Analyse one JavaScript, TypeScript or TSX file; `lang` picks the grammar.
 pub fn analyze(lang: Lang, source: &str, ctx: &Context) -> Result<FileAnalysis, String> {
@@ -2076,7 +2092,34 @@ mod tests {
     const LANGS: [Lang; 3] = [Lang::JavaScript, Lang::TypeScript, Lang::Tsx];
 
     fn run_with(lang: Lang, src: &str, ctx: &Context) -> FileAnalysis {
-        analyze(lang, src, ctx).unwrap_or_else(|e| panic!("{lang:?} analysis failed: {e}\n{src}"))
+        let a = analyze(lang, src, ctx)
+            .unwrap_or_else(|e| panic!("{lang:?} analysis failed: {e}\n{src}"));
+        assert!(
+            a.unguarded.is_empty() || may_destroy(src),
+            "the prefilter would skip a file with a finding:\n{src}"
+        );
+        a
+    }
+
+    #[test]
+    fn prefilter_narrows_delete_to_the_forms_the_analysis_reports() {
+        for hit in [
+            "await knex('orders').delete()",
+            "await query.delete( )",
+            "await prisma.order.deleteMany()",
+            "await repo.delete({})",
+            "await db.query(`DELETE\n  FROM orders`)",
+            "await db.query('DELETE ' + 'FROM orders')",
+        ] {
+            assert!(may_destroy(hit), "{hit}");
+        }
+        for miss in [
+            "await request(app).delete('/orders/1').expect(204)",
+            "cache.delete(key)",
+            "it('deletes an order', async () => { await api.deleteOrder(1) })",
+        ] {
+            assert!(!may_destroy(miss), "{miss}");
+        }
     }
 
     /// Exactly one finding in every language, whose operation and reason contain the given words.

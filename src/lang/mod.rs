@@ -100,6 +100,7 @@ pub fn may_destroy(lang: Lang, source: &str) -> bool {
     match lang {
         Lang::Python => python::may_destroy(source),
         Lang::Ruby => ruby::may_destroy(source),
+        Lang::JavaScript | Lang::TypeScript | Lang::Tsx => javascript::may_destroy(source),
         _ => sql_text::has_destructive_keyword(source.as_bytes()),
     }
 }
