@@ -114,19 +114,8 @@ fn span_ok(text: &str, r: &Range<usize>, what: &str) {
 
 fn yaml_parse(text: &str) {
     let stream = yaml::parse(text);
-    let mut stack: Vec<&Node> = stream.docs.iter().collect();
-    while let Some(n) = stack.pop() {
+    for n in stream.docs.iter().flat_map(Node::descendants) {
         span_ok(text, &n.span(), "yaml node");
-        match n {
-            Node::Seq { items, .. } => stack.extend(items),
-            Node::Map { entries, .. } => {
-                for (k, v) in entries {
-                    stack.push(k);
-                    stack.push(v);
-                }
-            }
-            Node::Scalar { .. } | Node::Alias { .. } => {}
-        }
     }
     if let Some(e) = &stream.error {
         span_ok(text, &(e.offset..e.offset), "yaml error");

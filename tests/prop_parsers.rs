@@ -87,19 +87,8 @@ fn yamlish() -> impl Strategy<Value = String> {
 }
 
 fn walk_spans(node: &Node, text: &str) -> Result<(), TestCaseError> {
-    let mut stack = vec![node];
-    while let Some(n) = stack.pop() {
+    for n in node.descendants() {
         prop_assert!(in_bounds(text, &n.span()), "{:?} in {text:?}", n.span());
-        match n {
-            Node::Seq { items, .. } => stack.extend(items),
-            Node::Map { entries, .. } => {
-                for (k, v) in entries {
-                    stack.push(k);
-                    stack.push(v);
-                }
-            }
-            Node::Scalar { .. } | Node::Alias { .. } => {}
-        }
     }
     Ok(())
 }

@@ -47,6 +47,26 @@ pub enum Node {
 }
 
 impl Node {
+    /// This node and every node below it, keys included, in source order, without recursion
+    /// (documents can be deep).
+    pub fn descendants(&self) -> impl Iterator<Item = &Node> {
+        let mut stack = vec![self];
+        std::iter::from_fn(move || {
+            let n = stack.pop()?;
+            match n {
+                Node::Seq { items, .. } => stack.extend(items.iter().rev()),
+                Node::Map { entries, .. } => {
+                    for (k, v) in entries.iter().rev() {
+                        stack.push(v);
+                        stack.push(k);
+                    }
+                }
+                Node::Scalar { .. } | Node::Alias { .. } => {}
+            }
+            Some(n)
+        })
+    }
+
     /// The node's byte range in the source.
     pub fn span(&self) -> Range<usize> {
         match self {
@@ -327,25 +347,20 @@ pub fn raw<'a>(text: &'a str, span: &Range<usize>) -> Cow<'a, str> {
 mod tests {
     use super::*;
 
+    /// Every scalar with its source text, in source order (through `Node::descendants`).
     fn scalar_spans(text: &str) -> Vec<(String, String)> {
-        fn walk(n: &Node, text: &str, out: &mut Vec<(String, String)>) {
-            match n {
-                Node::Scalar { value, span, .. } => {
-                    out.push((value.clone(), text[span.clone()].to_string()))
-                }
-                Node::Seq { items, .. } => items.iter().for_each(|i| walk(i, text, out)),
-                Node::Map { entries, .. } => entries.iter().for_each(|(k, v)| {
-                    walk(k, text, out);
-                    walk(v, text, out)
-                }),
-                Node::Alias { .. } => {}
-            }
-        }
         let s = parse(text);
         assert!(s.error.is_none(), "{:?}", s.error);
-        let mut out = Vec::new();
-        s.docs.iter().for_each(|d| walk(d, text, &mut out));
-        out
+        s.docs
+            .iter()
+            .flat_map(Node::descendants)
+            .filter_map(|n| match n {
+                Node::Scalar { value, span, .. } => {
+                    Some((value.clone(), text[span.clone()].to_string()))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     #[test]
