@@ -2044,7 +2044,7 @@ impl<'a> PyFile<'a> {
     /// any test runs, whatever the test case's class; pytest-django refuses database access to a
     /// test not marked for it. So in a Django test file an ORM call, a `flush`, or raw SQL on
     /// Django's own `connection` is safe, unless Django is set up by hand, `django_db_setup` is
-    /// overridden, the code unblocks pytest-django's database blocker itself, or the test case is
+    /// overridden, the function requests pytest-django's database blocker, or the test case is
     /// `unittest`'s own (a signal the suite is not run by Django's runner).
     fn on_django_test_db(&self, op: &Found<'a>) -> bool {
         if !self.django_import
@@ -2061,15 +2061,17 @@ impl<'a> PyFile<'a> {
         if !through_django {
             return false;
         }
-        let def = op
+        let func = op
             .path
             .iter()
             .rev()
-            .find(|n| n.kind() == "function_definition");
-        if def.is_some_and(|d| self.text(*d).contains("django_db_blocker.unblock")) {
+            .find(|n| n.kind() == "function_definition")
+            .and_then(|d| self.func_of(*d));
+        // A function that requests pytest-django's blocker means to unblock it by hand.
+        if func.is_some_and(|f| f.params.iter().any(|p| p == "django_db_blocker")) {
             return false;
         }
-        let class = def.and_then(|d| self.func_of(*d)).and_then(|f| f.class);
+        let class = func.and_then(|f| f.class);
         !class.is_some_and(|c| {
             self.class_chain(c).iter().any(|&k| {
                 self.classes[k]
