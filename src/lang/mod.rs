@@ -10,6 +10,7 @@ pub mod javascript;
 pub mod python;
 pub mod ruby;
 mod shared;
+pub(crate) mod slice;
 pub mod sql_text;
 
 /// A source language premortem can analyse for destructive test setup.
@@ -69,6 +70,9 @@ pub struct Context {
     pub extra_guards: Vec<String>,
     /// Exports merged from the files this one inherits from (its `conftest.py` chain).
     pub inherited: Exports,
+    /// Other files inherit from this one: analyse all of it (see [`slice`]), since a guard
+    /// anywhere in it may protect them.
+    pub keep_whole: bool,
 }
 
 /// The result of analysing one file.

@@ -33,10 +33,26 @@ pub fn analyze(source: &str, ctx: &Context) -> Result<FileAnalysis, String> {
     parser
         .set_language(&tree_sitter_python::LANGUAGE.into())
         .map_err(|e| format!("cannot load the Python grammar: {e}"))?;
-    let tree = shared::parse_tree(&mut parser, source)
+    let sliced = if ctx.keep_whole {
+        None
+    } else {
+        super::slice::python::slice(source, may_destroy, &slice_keeps(ctx))
+    };
+    let tree = shared::parse_sliced(&mut parser, source, sliced)
         .ok_or_else(|| "the Python parser returned no tree".to_string())?;
     let file = PyFile::collect(source, tree.root_node(), ctx)?;
     Ok(file.run())
+}
+
+/// Names a test must not have to be dropped by the slicer: guards from the config and from the
+/// files this one inherits from.
+fn slice_keeps(ctx: &Context) -> Vec<String> {
+    let i = &ctx.inherited;
+    (ctx.extra_guards.iter())
+        .chain(&i.guard_fixtures)
+        .chain(&i.guard_helpers)
+        .cloned()
+        .collect()
 }
 
 /// pytest-django fixtures that put a test on the separate `test_` database.
@@ -2162,8 +2178,19 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Analyses `src`, and checks that slicing it changes nothing.
     fn run_with(src: &str, ctx: &Context) -> FileAnalysis {
-        analyze(src, ctx).unwrap_or_else(|e| panic!("analysis failed: {e}\n{src}"))
+        let a = analyze(src, ctx).unwrap_or_else(|e| panic!("analysis failed: {e}\n{src}"));
+        let whole = Context {
+            keep_whole: true,
+            ..ctx.clone()
+        };
+        assert_eq!(
+            analyze(src, &whole).as_ref(),
+            Ok(&a),
+            "slicing changed:\n{src}"
+        );
+        a
     }
 
     fn run(src: &str) -> FileAnalysis {

@@ -47,6 +47,23 @@ pub(crate) fn parse_tree(parser: &mut Parser, source: &str) -> Option<Tree> {
     on_thread.unwrap_or_else(|| parser.parse(source, None))
 }
 
+/// Parses `sliced` (the source with its droppable tests blanked, see [`super::slice`]) when
+/// there is one and it parses without error, and the whole `source` otherwise: the two trees
+/// agree on every offset, so the analysis reads `source` either way.
+pub(crate) fn parse_sliced(
+    parser: &mut Parser,
+    source: &str,
+    sliced: Option<String>,
+) -> Option<Tree> {
+    if let Some(text) = sliced
+        && let Some(tree) = parse_tree(parser, &text)
+        && !tree.root_node().has_error()
+    {
+        return Some(tree);
+    }
+    parse_tree(parser, source)
+}
+
 /// Visit every node under `root` in source order together with its ancestors (outermost first),
 /// without recursion. `visit` returns whether to descend into the node. Nodes deeper than
 /// `max_depth` are not visited; the first node whose children were cut off is returned.

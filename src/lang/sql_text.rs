@@ -107,6 +107,13 @@ pub fn destructive_keywords(source: &[u8]) -> impl Iterator<Item = &'static str>
         .map(|m| PREFILTER_WORDS[m.pattern().as_usize()])
 }
 
+/// Where the prefilter words occur in `source` (offsets of their first bytes), or `None` when
+/// the prefilter is unavailable and every text must count as destructive.
+pub fn destructive_keyword_offsets(source: &[u8]) -> Option<impl Iterator<Item = usize> + '_> {
+    let ac = PREFILTER.as_ref()?;
+    Some(ac.find_iter(source).map(|m| m.start()))
+}
+
 /// The prefilter for a language that narrows `delete` to the forms its analysis reports: true
 /// when any other keyword occurs, or `delete` does in one of `forms`.
 pub fn has_destructive_keyword_narrowing_delete(

@@ -629,6 +629,11 @@ pub(super) fn run(
         }
     }
     let levels = levels(&nodes);
+    // A file others inherit from is analysed whole: a guard anywhere in it may protect them.
+    let inherited_from: HashSet<&str> = nodes
+        .values()
+        .flat_map(|n| n.parents.iter().map(|(p, _)| p.as_str()))
+        .collect();
     let mut done: HashMap<&str, Done> = HashMap::new();
     for batch in levels {
         let results: Vec<(&str, Done)> = batch
@@ -638,6 +643,7 @@ pub(super) fn run(
                 let mut ctx = Context {
                     extra_guards: extra_guards.clone(),
                     inherited: Exports::default(),
+                    keep_whole: inherited_from.contains(*path),
                 };
                 for (p, link) in &node.parents {
                     if let Some(d) = done.get(p.as_str()) {

@@ -1,0 +1,234 @@
+//! Slicing a test file before it is parsed: the test functions that cannot matter to the
+//! analysis are blanked out, so tree-sitter parses a fraction of a large test module.
+//!
+//! Parsing is most of the cost of `unguarded-destructive-fixture`, and a test module that holds
+//! one destructive fixture usually holds dozens of ordinary tests beside it. An ordinary test
+//! (a `test_*` function, an `it` block) is dropped only when all of these hold:
+//!
+//! - it is a test the runner calls by itself, never a fixture, hook, helper or setup method;
+//! - its own text has no destructive keyword (the language's prefilter, on the test alone);
+//! - nothing else in the file names it, so no call, fixture request or string refers to it;
+//! - it names nothing that can carry a destructive operation into it. Those names are found by a
+//!   closure that starts at every line with a destructive keyword: the names that line binds and
+//!   the functions it sits in, then every name bound by a line that mentions one of those, and so
+//!   on. A test calling `wipe()` or running `RESET_SQL` is kept.
+//!
+//! Dropping such a test cannot remove a finding (it holds no operation and reaches none) nor a
+//! guard (nothing runs it before an operation: it is called by the runner only). A file that
+//! other files inherit guards from (a `conftest.py`, a base class) is never sliced.
+//!
+//! Blanking replaces every byte of a dropped test but its line breaks with a space, so every
+//! offset, line and column of what is left is unchanged and the analysis reads the original
+//! text. The analysers parse the whole file again if the sliced text does not parse cleanly.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
+
+pub(crate) mod python;
+
+/// One logical line (a statement's first line with its continuation lines) of a file.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Line<'a> {
+    /// Byte range in the file.
+    pub range: Range<usize>,
+    /// Names the line binds (assignment targets, a declared function's name, imports).
+    pub bound: Vec<&'a str>,
+    /// Names of the functions and classes the line sits in, innermost first.
+    pub scope: Vec<&'a str>,
+    /// The candidate block that contains it.
+    pub block: Option<usize>,
+}
+
+/// A test the runner calls by itself: a candidate for dropping.
+#[derive(Debug, Clone)]
+pub(crate) struct Block<'a> {
+    /// Byte range of whole lines, decorators or annotations included.
+    pub range: Range<usize>,
+    /// Its name, for a test that has one (`test_orders`); `it` blocks have none.
+    pub name: Option<&'a str>,
+    /// Text written at `fill_at` so that what remains still parses (`pass` in a Python class
+    /// body that would otherwise be empty).
+    pub fill: &'static str,
+    pub fill_at: usize,
+}
+
+/// What the slicer needs of a language.
+pub(crate) struct Lang {
+    /// The language's prefilter, run on a candidate's own text.
+    pub may_destroy: fn(&str) -> bool,
+    /// Reserved words, never names a line can bind or refer to.
+    pub reserved: &'static [&'static str],
+}
+
+/// Identifier-shaped words of `text`, strings and comments included (a string can name a
+/// fixture, a comment can hide nothing but costs nothing to count).
+pub(crate) fn words(text: &str) -> impl Iterator<Item = &str> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            let c = b[i];
+            if c.is_ascii_alphabetic() || c == b'_' || c == b'$' {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$')
+                {
+                    i += 1;
+                }
+                return Some(&text[start..i]);
+            }
+            if c.is_ascii_digit() {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                continue;
+            }
+            i += 1;
+        }
+        None
+    })
+}
+
+/// FNV-1a, for the short identifier sets of one file (the default hasher costs more than the
+/// whole slicing does).
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type Names<'a> = HashSet<&'a str, BuildHasherDefault<Fnv>>;
+
+/// Whether `name` occurs in `text` as a whole word, outside `skip`.
+fn named_outside(text: &str, name: &str, skip: &Range<usize>) -> bool {
+    let b = text.as_bytes();
+    let ident = |i: usize| {
+        b.get(i)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$')
+    };
+    memchr::memmem::find_iter(b, name.as_bytes()).any(|at| {
+        let end = at + name.len();
+        let inside = skip.start <= at && end <= skip.end;
+        let whole_word = (at == 0 || !ident(at - 1)) && !ident(end);
+        !inside && whole_word
+    })
+}
+
+/// The file with the droppable tests blanked, or `None` when nothing can be dropped.
+pub(crate) fn plan(
+    source: &str,
+    lines: &[Line<'_>],
+    blocks: &[Block<'_>],
+    lang: &Lang,
+    named: &[String],
+) -> Option<String> {
+    if blocks.is_empty() {
+        return None;
+    }
+    // Which lines and blocks hold a prefilter keyword: one automaton pass over the file.
+    let mut hot = vec![false; lines.len()];
+    let mut block_hot = vec![false; blocks.len()];
+    for at in crate::lang::sql_text::destructive_keyword_offsets(source.as_bytes())? {
+        let i = lines.partition_point(|l| l.range.end <= at);
+        if let Some(l) = lines.get(i).filter(|l| l.range.start <= at) {
+            hot[i] = true;
+            if let Some(b) = l.block {
+                block_hot[b] = true;
+            }
+        }
+    }
+    let mut keep: Vec<bool> = blocks
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            (block_hot[i] && (lang.may_destroy)(&source[b.range.clone()]))
+                || b.name.is_some_and(|n| {
+                    named
+                        .iter()
+                        .any(|g| g == n || g.strip_suffix(n).is_some_and(|q| q.ends_with('.')))
+                        || named_outside(source, n, &b.range)
+                })
+        })
+        .collect();
+    if keep.iter().all(|k| *k) {
+        return None;
+    }
+    // The names that can carry a destructive operation, closed over the lines that stay.
+    let line_words: Vec<Vec<&str>> = lines
+        .iter()
+        .map(|l| words(&source[l.range.clone()]).collect())
+        .collect();
+    let reserved = |w: &&str| !lang.reserved.contains(w);
+    let mut carriers: Names = Names::default();
+    let mut seeded = vec![false; lines.len()];
+    loop {
+        let mut grew = false;
+        for (i, l) in lines.iter().enumerate() {
+            if seeded[i] || l.block.is_some_and(|b| !keep[b]) {
+                continue;
+            }
+            if hot[i] || line_words[i].iter().any(|w| carriers.contains(w)) {
+                seeded[i] = true;
+                grew = true;
+                carriers.extend(l.bound.iter().chain(&l.scope).copied().filter(reserved));
+            }
+        }
+        for (i, l) in lines.iter().enumerate() {
+            if let Some(b) = l.block
+                && !keep[b]
+                && line_words[i].iter().any(|w| carriers.contains(w))
+            {
+                keep[b] = true;
+                grew = true;
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    if keep.iter().all(|k| *k) {
+        return None;
+    }
+    let mut out = source.as_bytes().to_vec();
+    for (b, block) in blocks.iter().enumerate() {
+        if keep[b] {
+            continue;
+        }
+        for c in &mut out[block.range.clone()] {
+            if *c != b'\n' {
+                *c = b' ';
+            }
+        }
+        let fill = block.fill.as_bytes();
+        if block.fill_at + fill.len() <= block.range.end {
+            out[block.fill_at..block.fill_at + fill.len()].copy_from_slice(fill);
+        }
+    }
+    // Only ASCII was written, over whole characters.
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_identifiers() {
+        let w: Vec<&str> = words("a.b_c = f(\"x y\", 2x, $el, é) # z9").collect();
+        assert_eq!(w, ["a", "b_c", "f", "x", "y", "$el", "z9"]);
+    }
+}

@@ -1,0 +1,359 @@
+//! Logical lines and droppable tests of a Python module: `def test*` functions at module level
+//! and `test*` methods in a class body, with their decorators, unless a decorator makes them a
+//! fixture.
+
+use super::{Block, Lang, Line, plan, words};
+
+const RESERVED: &[&str] = &[
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
+    "def", "del", "elif", "else", "except", "finally", "for", "from", "global", "if", "import",
+    "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try", "while",
+    "with", "yield", "self", "cls",
+];
+
+/// A logical line: its range, its indentation, and where its first `=` at bracket depth 0 is.
+struct Logical {
+    range: Range,
+    indent: usize,
+    assign: Option<usize>,
+}
+
+type Range = std::ops::Range<usize>;
+
+/// The logical lines of `src`, or `None` when its indentation uses tabs or it ends inside a
+/// string or bracket (then the file is parsed whole).
+fn logical_lines(src: &str) -> Option<Vec<Logical>> {
+    let b = src.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        // Start of a physical line outside any statement.
+        let start = i;
+        let mut indent = 0;
+        while i < b.len() && (b[i] == b' ' || b[i] == b'\t' || b[i] == b'\x0c') {
+            if b[i] == b'\t' {
+                return None;
+            }
+            indent += 1;
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
+        if b[i] == b'\n' || b[i] == b'\r' || b[i] == b'#' {
+            // Blank or comment-only line.
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        let mut depth = 0usize;
+        let mut assign = None;
+        let mut prev = 0u8;
+        loop {
+            if i >= b.len() {
+                if depth > 0 {
+                    return None;
+                }
+                break;
+            }
+            let c = b[i];
+            match c {
+                b'\n' if depth == 0 => {
+                    i += 1;
+                    break;
+                }
+                b'\\' => {
+                    // A line continuation (or a stray backslash): skip the next byte.
+                    i += 2;
+                    prev = b'\\';
+                    continue;
+                }
+                b'#' => {
+                    while i < b.len() && b[i] != b'\n' {
+                        i += 1;
+                    }
+                    continue;
+                }
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                b'\'' | b'"' => {
+                    i = skip_string(b, i)?;
+                    prev = c;
+                    continue;
+                }
+                b'=' if depth == 0
+                    && assign.is_none()
+                    && b.get(i + 1) != Some(&b'=')
+                    && !matches!(prev, b'=' | b'!' | b'<' | b'>') =>
+                {
+                    assign = Some(i);
+                }
+                _ => {}
+            }
+            prev = c;
+            i += 1;
+        }
+        out.push(Logical {
+            range: start..i.min(b.len()),
+            indent,
+            assign,
+        });
+    }
+    Some(out)
+}
+
+/// The index just past the string literal that opens at `i` (a quote), or `None` if it never
+/// closes.
+fn skip_string(b: &[u8], i: usize) -> Option<usize> {
+    let q = b[i];
+    let triple = b.get(i + 1) == Some(&q) && b.get(i + 2) == Some(&q);
+    let mut j = if triple { i + 3 } else { i + 1 };
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 2,
+            c if c == q => {
+                if !triple {
+                    return Some(j + 1);
+                }
+                if b.get(j + 1) == Some(&q) && b.get(j + 2) == Some(&q) {
+                    return Some(j + 3);
+                }
+                j += 1;
+            }
+            b'\n' if !triple => return None,
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// The first word after leading whitespace, `async` skipped.
+fn head(text: &str) -> (&str, &str) {
+    let t = text.trim_start();
+    let t = t.strip_prefix("async ").map_or(t, str::trim_start);
+    let end = t
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(t.len());
+    (&t[..end], &t[end..])
+}
+
+/// The name a `def` or `class` line declares.
+fn declared(text: &str) -> Option<&str> {
+    let (kw, rest) = head(text);
+    if kw != "def" && kw != "class" {
+        return None;
+    }
+    words(rest).next()
+}
+
+/// Names a logical line binds: assignment targets, a declared name, imports, `as` and `for`
+/// targets. Over-approximated: every word of the target side counts.
+fn bound<'a>(src: &'a str, l: &Logical) -> Vec<&'a str> {
+    let text = &src[l.range.clone()];
+    let (kw, _) = head(text);
+    if matches!(kw, "import" | "from") {
+        return words(text).collect();
+    }
+    let mut out: Vec<&str> = declared(text).into_iter().collect();
+    if let Some(eq) = l.assign {
+        out.extend(words(&src[l.range.start..eq]));
+    }
+    let mut ws = words(text).peekable();
+    while let Some(w) = ws.next() {
+        match w {
+            "as" => out.extend(ws.peek().copied()),
+            "for" => {
+                for t in ws.by_ref() {
+                    if t == "in" {
+                        break;
+                    }
+                    out.push(t);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The Python module `source` with its droppable tests blanked, or `None` to parse it whole.
+pub(crate) fn slice(
+    source: &str,
+    may_destroy: fn(&str) -> bool,
+    named: &[String],
+) -> Option<String> {
+    let logical = logical_lines(source)?;
+    let mut lines: Vec<Line> = Vec::with_capacity(logical.len());
+    let mut blocks: Vec<Block> = Vec::new();
+    // Enclosing headers: (indent, logical line index).
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < logical.len() {
+        let l = &logical[i];
+        while stack.last().is_some_and(|(ind, _)| *ind >= l.indent) {
+            stack.pop();
+        }
+        // Decorators, then the `def` they decorate.
+        let mut def = i;
+        while def < logical.len()
+            && logical[def].indent == l.indent
+            && source[logical[def].range.clone()]
+                .trim_start()
+                .starts_with('@')
+        {
+            def += 1;
+        }
+        let in_class_or_module = stack
+            .iter()
+            .all(|(_, h)| head(&source[logical[*h].range.clone()]).0 == "class");
+        let candidate = (def < logical.len() && logical[def].indent == l.indent)
+            .then(|| &source[logical[def].range.clone()])
+            .filter(|d| head(d).0 == "def" && in_class_or_module)
+            .and_then(declared)
+            .filter(|name| name.starts_with("test"))
+            .filter(|_| !source[l.range.start..logical[def].range.start].contains("fixture"));
+        if let Some(name) = candidate {
+            let mut end = def + 1;
+            while end < logical.len() && logical[end].indent > l.indent {
+                end += 1;
+            }
+            let b = blocks.len();
+            blocks.push(Block {
+                range: l.range.start..logical[end - 1].range.end,
+                name: Some(name),
+                fill: "pass",
+                fill_at: l.range.start + l.indent,
+            });
+            for k in i..end {
+                lines.push(line_of(source, &logical, &stack, k, Some(b)));
+            }
+            i = end;
+            continue;
+        }
+        lines.push(line_of(source, &logical, &stack, i, None));
+        // Every line may head a block: the next line at its indentation or less pops it.
+        stack.push((l.indent, i));
+        i += 1;
+    }
+    let lang = Lang {
+        may_destroy,
+        reserved: RESERVED,
+    };
+    plan(source, &lines, &blocks, &lang, named)
+}
+
+fn line_of<'a>(
+    src: &'a str,
+    logical: &[Logical],
+    stack: &[(usize, usize)],
+    k: usize,
+    block: Option<usize>,
+) -> Line<'a> {
+    let l = &logical[k];
+    // Within a block the enclosing functions are the block's own: the block's name is enough,
+    // and a dropped block contributes nothing.
+    let mut scope: Vec<&str> = stack
+        .iter()
+        .rev()
+        .filter_map(|(_, h)| declared(&src[logical[*h].range.clone()]))
+        .collect();
+    if block.is_some() {
+        scope.clear();
+    }
+    Line {
+        range: l.range.clone(),
+        bound: bound(src, l),
+        scope,
+        block,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sliced(src: &str) -> Option<String> {
+        slice(src, crate::lang::python::may_destroy, &[])
+    }
+
+    /// The lines left after slicing, blank lines dropped.
+    fn kept(src: &str) -> Vec<String> {
+        sliced(src)
+            .unwrap_or_else(|| src.to_string())
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn ordinary_tests_are_blanked_and_offsets_kept() {
+        let src = "import os\n\n@pytest.fixture(autouse=True)\ndef reset_db(db):\n    db.execute(\"TRUNCATE t\")\n\n@pytest.mark.parametrize('x', [1])\ndef test_a(client, x):\n    assert client.get('/').status_code == 200\n\nclass TestB:\n    def test_c(self):\n        assert 1\n";
+        let out = sliced(src).expect("sliced");
+        assert_eq!(out.len(), src.len());
+        assert_eq!(out.matches('\n').count(), src.matches('\n').count());
+        assert_eq!(
+            kept(src),
+            [
+                "import os",
+                "@pytest.fixture(autouse=True)",
+                "def reset_db(db):",
+                "    db.execute(\"TRUNCATE t\")",
+                "pass",
+                "class TestB:",
+                "    pass",
+            ]
+        );
+    }
+
+    #[test]
+    fn tests_that_can_reach_an_operation_are_kept() {
+        let cases = [
+            // Its own keyword.
+            "def test_a(db):\n    db.execute('DELETE FROM t')\n",
+            // A helper that truncates, called by name.
+            "def wipe(db):\n    db.execute('TRUNCATE t')\n\ndef test_a(db):\n    wipe(db)\n",
+            // A constant, and a constant built from it.
+            "SQL = 'TRUNCATE t'\nRESET = SQL + ' CASCADE'\n\ndef test_a(db):\n    db.execute(RESET)\n",
+            // A multi-line string.
+            "SQL = \"\"\"\nSELECT 1;\nTRUNCATE t;\n\"\"\"\n\ndef test_a(db):\n    db.execute(SQL)\n",
+            // A method of the class that truncates.
+            "class TestX:\n    def wipe(self):\n        self.db.execute('TRUNCATE t')\n    def test_a(self):\n        self.wipe()\n",
+            // Named elsewhere: called from another function.
+            "def test_helper():\n    assert 'test' in os.environ['DB']\n\ndef reset():\n    test_helper()\n    db.execute('TRUNCATE t')\n",
+        ];
+        for src in cases {
+            assert!(
+                kept(src).iter().any(|l| l.contains("def test_")),
+                "dropped a test that matters:\n{src}"
+            );
+        }
+    }
+
+    #[test]
+    fn fixtures_hooks_and_nested_functions_are_never_candidates() {
+        let cases = [
+            "@pytest.fixture\ndef test_db():\n    return 1\n\ndef reset(test_db):\n    test_db.execute('TRUNCATE t')\n",
+            "class TestX:\n    def setUp(self):\n        assert 'test' in DB\n    def tearDown(self):\n        db.execute('TRUNCATE t')\n",
+            "def outer():\n    def test_inner():\n        pass\n    db.execute('TRUNCATE t')\n",
+        ];
+        for src in cases {
+            assert_eq!(sliced(src), None, "{src}");
+        }
+    }
+
+    #[test]
+    fn unusual_layouts_are_parsed_whole() {
+        // Tabs, an unterminated string, an unclosed bracket.
+        for src in [
+            "def test_a():\n\tpass\ndef reset():\n\tdb.execute('TRUNCATE t')\n",
+            "x = 'abc\ndef test_a():\n    pass\n",
+            "x = (1,\ndef test_a():\n    pass\n",
+        ] {
+            assert_eq!(sliced(src), None, "{src}");
+        }
+    }
+}
