@@ -36,23 +36,12 @@ pub fn analyze(source: &str, ctx: &Context) -> Result<FileAnalysis, String> {
     let sliced = if ctx.keep_whole {
         None
     } else {
-        super::slice::python::slice(source, may_destroy, &slice_keeps(ctx))
+        super::slice::python::slice(source, may_destroy, &super::slice::keeps(ctx))
     };
     let tree = shared::parse_sliced(&mut parser, source, sliced)
         .ok_or_else(|| "the Python parser returned no tree".to_string())?;
     let file = PyFile::collect(source, tree.root_node(), ctx)?;
     Ok(file.run())
-}
-
-/// Names a test must not have to be dropped by the slicer: guards from the config and from the
-/// files this one inherits from.
-fn slice_keeps(ctx: &Context) -> Vec<String> {
-    let i = &ctx.inherited;
-    (ctx.extra_guards.iter())
-        .chain(&i.guard_fixtures)
-        .chain(&i.guard_helpers)
-        .cloned()
-        .collect()
 }
 
 /// pytest-django fixtures that put a test on the separate `test_` database.

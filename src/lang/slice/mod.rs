@@ -53,6 +53,17 @@ pub(crate) struct Block<'a> {
     pub fill_at: usize,
 }
 
+/// Names a test must not have for the slicer to drop it: guards from the config and from the
+/// files this one inherits from.
+pub(crate) fn keeps(ctx: &super::Context) -> Vec<String> {
+    let i = &ctx.inherited;
+    (ctx.extra_guards.iter())
+        .chain(&i.guard_fixtures)
+        .chain(&i.guard_helpers)
+        .cloned()
+        .collect()
+}
+
 /// What the slicer needs of a language.
 pub(crate) struct Lang {
     /// The language's prefilter, run on a candidate's own text.
