@@ -342,11 +342,26 @@ fn rules(text: &str) {
     }
 }
 
+/// Inputs up to this size are also analysed whole, unsliced, and the two results compared.
+const SLICE_CHECK_BYTES: usize = 64 << 10;
+
 fn analyze(text: &str, lang: Lang) {
-    if let Ok(a) = lang::analyze(lang, text, &Default::default()) {
+    let sliced = lang::analyze(lang, text, &Default::default());
+    if let Ok(a) = &sliced {
         for u in &a.unguarded {
             span_ok(text, &u.op.span, "destructive operation");
         }
+    }
+    if text.len() <= SLICE_CHECK_BYTES {
+        let whole = lang::Context {
+            keep_whole: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            sliced,
+            lang::analyze(lang, text, &whole),
+            "slicing changed the {lang:?} analysis"
+        );
     }
 }
 
