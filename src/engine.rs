@@ -175,10 +175,16 @@ pub fn run(opts: &Options) -> Result<Outcome, Error> {
         .collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads.unwrap_or(0))
+        .stack_size(WORKER_STACK)
+        .start_handler(|_| crate::lang::note_thread_stack(WORKER_STACK))
         .build()
         .map_err(|e| Error(format!("cannot start worker threads: {e}")))?;
     pool.install(|| run_in(&root, &paths, &config, &rules, opts, started))
 }
+
+/// Each worker's stack: address space, touched only as deep as a parse goes. Test files up to
+/// about 120 KiB parse on the worker itself instead of a thread of their own.
+const WORKER_STACK: usize = 32 << 20;
 
 fn wanted(pass: &Pass, rel: &str) -> Option<Option<FileKind>> {
     let (rules, config) = (pass.rules, pass.config);

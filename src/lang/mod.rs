@@ -10,6 +10,7 @@ pub mod javascript;
 pub mod python;
 pub mod ruby;
 mod shared;
+pub use shared::note_thread_stack;
 pub(crate) mod slice;
 pub mod sql_text;
 

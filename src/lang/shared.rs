@@ -15,12 +15,23 @@ use tree_sitter::{Node, Parser, Tree};
 /// deeper is generated or hostile, and is reported rather than walked.
 pub(crate) const MAX_TREE_DEPTH: usize = 400;
 
-/// Sources up to this many bytes are parsed on the caller's thread.
+/// Sources up to this many bytes are parsed on the caller's thread, whatever its stack.
 const INLINE_PARSE_BYTES: usize = 4096;
 /// Stack reserved per source byte for a larger parse.
 const PARSE_STACK_PER_BYTE: usize = 256;
 /// The largest stack reserved (address space, touched only as deep as the parse goes).
 const MAX_PARSE_STACK: usize = 1 << 30;
+
+thread_local! {
+    /// The stack size of this thread when it is known to be large (the engine's workers).
+    static THREAD_STACK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Records that the calling thread was started with a stack of `bytes`, so parses that fit in
+/// it need no thread of their own.
+pub fn note_thread_stack(bytes: usize) {
+    THREAD_STACK.set(bytes);
+}
 
 /// Parses `source` with a parser whose language is set. tree-sitter frees a merged parse stack
 /// recursively, one frame per nesting level (`{a: {a: ...` in JavaScript nests ambiguously), so
@@ -28,14 +39,14 @@ const MAX_PARSE_STACK: usize = 1 << 30;
 /// of more than a few KiB runs on its own thread with a stack in proportion to the source: the
 /// nesting can never be deeper than the source is long.
 pub(crate) fn parse_tree(parser: &mut Parser, source: &str) -> Option<Tree> {
-    if source.len() <= INLINE_PARSE_BYTES {
-        return parser.parse(source, None);
-    }
     let stack = source
         .len()
         .saturating_mul(PARSE_STACK_PER_BYTE)
         .saturating_add(1 << 20)
         .min(MAX_PARSE_STACK);
+    if source.len() <= INLINE_PARSE_BYTES || stack <= THREAD_STACK.get() {
+        return parser.parse(source, None);
+    }
     let on_thread = std::thread::scope(|scope| {
         let thread = std::thread::Builder::new()
             .name("premortem-parse".into())
@@ -49,19 +60,78 @@ pub(crate) fn parse_tree(parser: &mut Parser, source: &str) -> Option<Tree> {
 
 /// Parses `sliced` (the source with its droppable tests blanked, see [`super::slice`]) when
 /// there is one and it parses without error, and the whole `source` otherwise: the two trees
-/// agree on every offset, so the analysis reads `source` either way.
+/// agree on every offset, so the analysis reads `source` either way. The blanked stretches are
+/// left out of the parse altogether, so the lexer does not walk their spaces.
 pub(crate) fn parse_sliced(
     parser: &mut Parser,
     source: &str,
     sliced: Option<String>,
 ) -> Option<Tree> {
-    if let Some(text) = sliced
-        && let Some(tree) = parse_tree(parser, &text)
-        && !tree.root_node().has_error()
-    {
-        return Some(tree);
+    if let Some(text) = sliced {
+        let ranges = kept_ranges(&text);
+        let tree = if parser.set_included_ranges(&ranges).is_ok() {
+            let tree = parse_tree(parser, &text);
+            let _ = parser.set_included_ranges(&[]);
+            tree
+        } else {
+            parse_tree(parser, &text)
+        };
+        if let Some(tree) = tree.filter(|t| !t.root_node().has_error()) {
+            return Some(tree);
+        }
     }
     parse_tree(parser, source)
+}
+
+/// Runs of blank lines at least this long are left out of a sliced parse.
+const MIN_SKIPPED_BLANK: usize = 64;
+
+/// The ranges of `text` outside its long runs of blank lines (spaces and line breaks only).
+fn kept_ranges(text: &str) -> Vec<tree_sitter::Range> {
+    let b = text.as_bytes();
+    let mut ranges = Vec::new();
+    let (mut row, mut kept_from, mut kept_row) = (0usize, 0usize, 0usize);
+    // The start of the current run of blank lines, and its row.
+    let mut blank_from: Option<(usize, usize)> = None;
+    let mut line = 0;
+    while line < b.len() {
+        let end = memchr::memchr(b'\n', &b[line..]).map_or(b.len(), |i| line + i + 1);
+        let blank = b[line..end]
+            .iter()
+            .all(|c| matches!(c, b' ' | b'\n' | b'\r'));
+        if blank {
+            blank_from.get_or_insert((line, row));
+        } else if let Some((from, from_row)) = blank_from.take()
+            && line - from >= MIN_SKIPPED_BLANK
+        {
+            if from > kept_from {
+                ranges.push(range(kept_from, kept_row, from, from_row));
+            }
+            kept_from = line;
+            kept_row = row;
+        }
+        line = end;
+        row += 1;
+    }
+    // The end point of the text: its last row, and the column after its last line break.
+    let last_break = memchr::memrchr(b'\n', b).map_or(0, |i| i + 1);
+    let end_row = row - usize::from(last_break < b.len());
+    ranges.push(tree_sitter::Range {
+        start_byte: kept_from,
+        end_byte: b.len(),
+        start_point: tree_sitter::Point::new(kept_row, 0),
+        end_point: tree_sitter::Point::new(end_row, b.len() - last_break),
+    });
+    ranges
+}
+
+fn range(start: usize, start_row: usize, end: usize, end_row: usize) -> tree_sitter::Range {
+    tree_sitter::Range {
+        start_byte: start,
+        end_byte: end,
+        start_point: tree_sitter::Point::new(start_row, 0),
+        end_point: tree_sitter::Point::new(end_row, 0),
+    }
 }
 
 /// Visit every node under `root` in source order together with its ancestors (outermost first),
@@ -550,6 +620,32 @@ pub(crate) fn throwaway_targets(source: &str) -> Throwaway {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_blank_runs_are_left_out_of_a_sliced_parse() {
+        let blank = format!("{}\n", " ".repeat(40));
+        let text = format!("a = 1\n{}b = 2\n{}\nc", blank.repeat(3), blank);
+        let r = kept_ranges(&text);
+        type Span = (usize, usize, (usize, usize), (usize, usize));
+        let spans: Vec<Span> = r
+            .iter()
+            .map(|r| {
+                let p = |p: tree_sitter::Point| (p.row, p.column);
+                (r.start_byte, r.end_byte, p(r.start_point), p(r.end_point))
+            })
+            .collect();
+        let b = text.find('b').unwrap();
+        // The three blank lines (123 bytes) go; the single one (41) stays.
+        assert_eq!(
+            spans,
+            [(0, 6, (0, 0), (1, 0)), (b, text.len(), (4, 0), (7, 1))]
+        );
+        // Whatever is left out is blank.
+        let left_out = text[6..b].bytes().all(|c| c == b' ' || c == b'\n');
+        assert!(left_out);
+        // No run long enough: one range over all of it.
+        assert_eq!(kept_ranges("x\n\ny").len(), 1);
+    }
 
     #[test]
     fn deep_nesting_is_analysed_on_a_small_stack() {

@@ -223,7 +223,8 @@ pub(crate) fn slice(
             blocks.push(Block {
                 range: l.range.start..logical[end - 1].range.end,
                 name: Some(name),
-                fill: "pass",
+                // A class body must keep a statement; a module needs none.
+                fill: if stack.is_empty() { "" } else { "pass" },
                 fill_at: l.range.start + l.indent,
             });
             for k in i..end {
@@ -302,7 +303,6 @@ mod tests {
                 "@pytest.fixture(autouse=True)",
                 "def reset_db(db):",
                 "    db.execute(\"TRUNCATE t\")",
-                "pass",
                 "class TestB:",
                 "    pass",
             ]
