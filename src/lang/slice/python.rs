@@ -160,6 +160,11 @@ fn bound<'a>(src: &'a str, l: &Logical) -> Vec<&'a str> {
     if let Some(eq) = l.assign {
         out.extend(words(&src[l.range.start..eq]));
     }
+    // `as` and `for` targets; most lines have neither word.
+    let might = |w: &str| memchr::memmem::find(text.as_bytes(), w.as_bytes()).is_some();
+    if !might("as") && !might("for") {
+        return out;
+    }
     let mut ws = words(text).peekable();
     while let Some(w) = ws.next() {
         match w {
@@ -187,12 +192,12 @@ pub(crate) fn slice(
     let logical = logical_lines(source)?;
     let mut lines: Vec<Line> = Vec::with_capacity(logical.len());
     let mut blocks: Vec<Block> = Vec::new();
-    // Enclosing headers: (indent, logical line index).
-    let mut stack: Vec<(usize, usize)> = Vec::new();
+    // Enclosing lines: their indentation, the name they declare, whether they are a class.
+    let mut stack: Vec<Header> = Vec::new();
     let mut i = 0;
     while i < logical.len() {
         let l = &logical[i];
-        while stack.last().is_some_and(|(ind, _)| *ind >= l.indent) {
+        while stack.last().is_some_and(|h| h.indent >= l.indent) {
             stack.pop();
         }
         // Decorators, then the `def` they decorate.
@@ -205,9 +210,7 @@ pub(crate) fn slice(
         {
             def += 1;
         }
-        let in_class_or_module = stack
-            .iter()
-            .all(|(_, h)| head(&source[logical[*h].range.clone()]).0 == "class");
+        let in_class_or_module = stack.iter().all(|h| h.class);
         let candidate = (def < logical.len() && logical[def].indent == l.indent)
             .then(|| &source[logical[def].range.clone()])
             .filter(|d| head(d).0 == "def" && in_class_or_module)
@@ -227,15 +230,22 @@ pub(crate) fn slice(
                 fill: if stack.is_empty() { "" } else { "pass" },
                 fill_at: l.range.start + l.indent,
             });
-            for k in i..end {
-                lines.push(line_of(source, &logical, &stack, k, Some(b)));
+            // Within a block the enclosing function is the block itself, named by the block.
+            for l in &logical[i..end] {
+                lines.push(line_of(source, l, Vec::new(), Some(b)));
             }
             i = end;
             continue;
         }
-        lines.push(line_of(source, &logical, &stack, i, None));
+        let scope = stack.iter().rev().filter_map(|h| h.name).collect();
+        lines.push(line_of(source, l, scope, None));
         // Every line may head a block: the next line at its indentation or less pops it.
-        stack.push((l.indent, i));
+        let text = &source[l.range.clone()];
+        stack.push(Header {
+            indent: l.indent,
+            name: declared(text),
+            class: head(text).0 == "class",
+        });
         i += 1;
     }
     let lang = Lang {
@@ -245,24 +255,14 @@ pub(crate) fn slice(
     plan(source, &lines, &blocks, &lang, named)
 }
 
-fn line_of<'a>(
-    src: &'a str,
-    logical: &[Logical],
-    stack: &[(usize, usize)],
-    k: usize,
-    block: Option<usize>,
-) -> Line<'a> {
-    let l = &logical[k];
-    // Within a block the enclosing functions are the block's own: the block's name is enough,
-    // and a dropped block contributes nothing.
-    let mut scope: Vec<&str> = stack
-        .iter()
-        .rev()
-        .filter_map(|(_, h)| declared(&src[logical[*h].range.clone()]))
-        .collect();
-    if block.is_some() {
-        scope.clear();
-    }
+/// A line that may head the lines below it.
+struct Header<'a> {
+    indent: usize,
+    name: Option<&'a str>,
+    class: bool,
+}
+
+fn line_of<'a>(src: &'a str, l: &Logical, scope: Vec<&'a str>, block: Option<usize>) -> Line<'a> {
     Line {
         range: l.range.clone(),
         bound: bound(src, l),
