@@ -31,7 +31,12 @@ pub fn analyze(source: &str, ctx: &Context) -> Result<FileAnalysis, String> {
     parser
         .set_language(&tree_sitter_ruby::LANGUAGE.into())
         .map_err(|e| format!("cannot load the Ruby grammar: {e}"))?;
-    let tree = super::shared::parse_tree(&mut parser, source)
+    let sliced = if ctx.keep_whole {
+        None
+    } else {
+        super::slice::ruby::slice(source, &super::slice::keeps(ctx))
+    };
+    let tree = super::shared::parse_sliced(&mut parser, source, sliced)
         .ok_or_else(|| "the Ruby parser returned no tree".to_string())?;
     let file = RubyFile::new(source, tree.root_node(), ctx);
     Ok(file.run())
@@ -1710,9 +1715,24 @@ impl<'t, 's> RubyFile<'t, 's> {
 mod tests {
     use super::*;
 
+    /// Analyses `src`, and checks that slicing it changes nothing.
+    fn analyse(src: &str, ctx: &Context) -> FileAnalysis {
+        let a = analyze(src, ctx).expect("Ruby parses");
+        let whole = Context {
+            keep_whole: true,
+            ..ctx.clone()
+        };
+        assert_eq!(
+            analyze(src, &whole).as_ref(),
+            Ok(&a),
+            "slicing changed:\n{src}"
+        );
+        a
+    }
+
     /// (line, operation, reason) of every unguarded operation.
     fn findings_with(src: &str, ctx: &Context) -> Vec<(usize, String, String)> {
-        let analysis = analyze(src, ctx).expect("Ruby parses");
+        let analysis = analyse(src, ctx);
         assert!(
             analysis.unguarded.is_empty() || may_destroy(src),
             "the prefilter would skip a file with a finding:\n{src}"
@@ -2128,7 +2148,7 @@ end
     #[test]
     fn reports_tables_scope_and_help() {
         let src = "RSpec.configure do |config|\n  config.before(:suite) do\n    ActiveRecord::Base.connection.truncate(:orders)\n  end\nend\n";
-        let a = analyze(src, &Context::default()).expect("parses");
+        let a = analyse(src, &Context::default());
         let u = &a.unguarded[0];
         assert_eq!(u.op.operation, "ActiveRecord truncate");
         assert_eq!(u.op.tables, vec!["orders"]);
@@ -2143,10 +2163,10 @@ end
             u.help
         );
         let looped = "TABLES = %w[categories cms_blocks].freeze\ndescribe X do\n  before { TABLES.each { |t| ActiveRecord::Base.connection.execute(\"TRUNCATE TABLE #{t} CASCADE\") } }\nend\n";
-        let a = analyze(looped, &Context::default()).expect("parses");
+        let a = analyse(looped, &Context::default());
         assert_eq!(a.unguarded[0].op.tables, vec!["categories", "cms_blocks"]);
         let minitest = "class T < Minitest::Test\n  def setup\n    User.delete_all\n  end\nend\n";
-        let a = analyze(minitest, &Context::default()).expect("parses");
+        let a = analyse(minitest, &Context::default());
         assert_eq!(a.unguarded[0].op.tables, vec!["User"]);
         assert_eq!(a.unguarded[0].op.scope.as_deref(), Some("setup"));
         assert!(a.unguarded[0].help.contains("`setup`"));
@@ -2191,41 +2211,32 @@ RSpec.shared_context "test database" do
   before { raise "no" unless Rails.env.test? }
 end
 "#;
-        let exports = analyze(helper, &Context::default())
-            .expect("parses")
-            .exports;
+        let exports = analyse(helper, &Context::default()).exports;
         assert!(exports.module_guard);
         assert!(exports.autouse_guard);
         assert_eq!(exports.guard_helpers, vec!["ensure_test_db!".to_string()]);
         assert_eq!(exports.guard_fixtures, vec!["test database".to_string()]);
-        let plain = analyze("describe User do\n  it { }\nend\n", &Context::default())
-            .expect("parses")
-            .exports;
+        let plain = analyse("describe User do\n  it { }\nend\n", &Context::default()).exports;
         assert_eq!(plain, Exports::default());
     }
 
     #[test]
     fn broken_source_still_analysed() {
         let src = "describe User do\n  before { User.delete_all\n  def (((\n";
-        assert!(analyze(src, &Context::default()).is_ok());
+        analyse(src, &Context::default());
         let deep = format!("x = {}1{}\n", "[".repeat(5000), "]".repeat(5000));
-        assert!(analyze(&deep, &Context::default()).is_ok());
+        analyse(&deep, &Context::default());
         let chain = format!("before {{ User{}.delete_all }}\n", ".all".repeat(5000));
-        assert!(analyze(&chain, &Context::default()).is_ok());
+        analyse(&chain, &Context::default());
         let parens = format!(
             "before {{ if x then {}raise 'no'{} end; User.delete_all }}\n",
             "(".repeat(3000),
             ")".repeat(3000)
         );
-        assert!(analyze(&parens, &Context::default()).is_ok());
+        analyse(&parens, &Context::default());
         let hooks = "describe X do\n  before { raise 'no' unless Rails.env.test? }\n  before { User.delete_all }\nend\n"
             .repeat(300);
-        assert!(
-            analyze(&hooks, &Context::default())
-                .expect("parses")
-                .unguarded
-                .is_empty()
-        );
+        assert!(analyse(&hooks, &Context::default()).unguarded.is_empty());
     }
 
     proptest::proptest! {
@@ -2240,7 +2251,7 @@ end
             ]), 0..24)
         ) {
             let src = body.concat();
-            let a = analyze(&src, &Context::default()).expect("parses");
+            let a = analyse(&src, &Context::default());
             for u in a.unguarded {
                 proptest::prop_assert!(u.op.span.end <= src.len());
                 proptest::prop_assert!(src.is_char_boundary(u.op.span.start));

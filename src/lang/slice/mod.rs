@@ -26,6 +26,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
 pub(crate) mod python;
+pub(crate) mod ruby;
 
 /// One logical line (a statement's first line with its continuation lines) of a file.
 #[derive(Debug, Clone, Default)]
