@@ -2662,6 +2662,23 @@ def reset_db(db_conn):
             "TRUNCATE",
             "the guard on line 9 checks APP_ENV, which line 5 sets to a test value itself",
         );
+        // Forced inside a test, which every later test inherits.
+        flagged(
+            &py(r#"@pytest.fixture(autouse=True)
+def reset_db(db_conn):
+    assert os.environ["APP_ENV"] == "test"
+    db_conn.execute("TRUNCATE TABLE users")
+
+def test_checkout(client):
+    assert client.get("/cart").status_code == 200
+
+def test_staging_banner(monkeypatch, client):
+    monkeypatch.setenv("APP_ENV", "test")
+    assert "banner" in client.get("/").text
+"#),
+            "TRUNCATE",
+            "which line 14 sets to a test value itself",
+        );
         // Forcing the database URL to a local one is no defeat: the target really is local.
         clean(&py(
             r#"os.environ["DATABASE_URL"] = "postgresql://localhost/app_test"

@@ -11,7 +11,12 @@
 //! - it names nothing that can carry a destructive operation into it. Those names are found by a
 //!   closure that starts at every line with a destructive keyword: the names that line binds and
 //!   the functions it sits in, then every name bound by a line that mentions one of those, and so
-//!   on. A test calling `wipe()` or running `RESET_SQL` is kept.
+//!   on. A test calling `wipe()` or running `RESET_SQL` is kept;
+//! - it binds no name that the code left standing mentions: an analysis may look a name up
+//!   wherever the file assigns it;
+//! - it holds nothing the language's analysis collects from the whole file wherever it stands
+//!   (imports, environment variables forced to a test value, a framework set up by hand): each
+//!   language keeps such tests out of the candidates.
 //!
 //! Dropping such a test cannot remove a finding (it holds no operation and reaches none) nor a
 //! guard (nothing runs it before an operation: it is called by the runner only). A file that
@@ -186,14 +191,23 @@ pub(crate) fn plan(
         .collect();
     let reserved = |w: &&str| !lang.reserved.contains(w);
     let mut carriers: Names = Names::default();
+    // Every word of the lines that stay: a name a dropped test binds must not be among them,
+    // since the analysis may look a name up wherever it is assigned.
+    let mut kept_words: Names = Names::default();
+    let mut seen = vec![false; lines.len()];
     let mut seeded = vec![false; lines.len()];
     loop {
         let mut grew = false;
         for (i, l) in lines.iter().enumerate() {
-            if seeded[i] || l.block.is_some_and(|b| !keep[b]) {
+            if l.block.is_some_and(|b| !keep[b]) {
                 continue;
             }
-            if hot[i] || line_words[i].iter().any(|w| carriers.contains(w)) {
+            if !seen[i] {
+                seen[i] = true;
+                grew = true;
+                kept_words.extend(line_words[i].iter().copied());
+            }
+            if !seeded[i] && (hot[i] || line_words[i].iter().any(|w| carriers.contains(w))) {
                 seeded[i] = true;
                 grew = true;
                 carriers.extend(l.bound.iter().chain(&l.scope).copied().filter(reserved));
@@ -202,7 +216,12 @@ pub(crate) fn plan(
         for (i, l) in lines.iter().enumerate() {
             if let Some(b) = l.block
                 && !keep[b]
-                && line_words[i].iter().any(|w| carriers.contains(w))
+                && (line_words[i].iter().any(|w| carriers.contains(w))
+                    || l.bound
+                        .iter()
+                        .copied()
+                        .filter(reserved)
+                        .any(|w| kept_words.contains(w)))
             {
                 keep[b] = true;
                 grew = true;

@@ -216,12 +216,10 @@ pub(crate) fn slice(
             .filter(|d| head(d).0 == "def" && in_class_or_module)
             .and_then(declared)
             .filter(|name| name.starts_with("test"))
-            .filter(|_| !source[l.range.start..logical[def].range.start].contains("fixture"));
+            .filter(|_| !source[l.range.start..logical[def].range.start].contains("fixture"))
+            .filter(|_| !sticky(&source[l.range.start..block_end(&logical, def, l.indent)]));
         if let Some(name) = candidate {
-            let mut end = def + 1;
-            while end < logical.len() && logical[end].indent > l.indent {
-                end += 1;
-            }
+            let end = block_end_line(&logical, def, l.indent);
             let b = blocks.len();
             blocks.push(Block {
                 range: l.range.start..logical[end - 1].range.end,
@@ -253,6 +251,39 @@ pub(crate) fn slice(
         reserved: RESERVED,
     };
     plan(source, &lines, &blocks, &lang, named)
+}
+
+/// Words the Python analysis collects facts by from the whole file, wherever they stand:
+/// imports (Django's, other drivers), environment variables forced to a test value
+/// (`monkeypatch.setenv`, `os.environ[...] =`, `os.putenv`), Django set up by hand
+/// (`django.setup()`, `settings.configure()`). A test holding one is never dropped.
+const STICKY: &[&str] = &[
+    "import",
+    "environ",
+    "setenv",
+    "putenv",
+    "setup",
+    "configure",
+];
+
+fn sticky(text: &str) -> bool {
+    STICKY
+        .iter()
+        .any(|w| memchr::memmem::find(text.as_bytes(), w.as_bytes()).is_some())
+}
+
+/// The index of the first logical line after the `def` at `def` whose indentation is `indent`.
+fn block_end_line(logical: &[Logical], def: usize, indent: usize) -> usize {
+    let mut end = def + 1;
+    while end < logical.len() && logical[end].indent > indent {
+        end += 1;
+    }
+    end
+}
+
+/// The byte where the block of the `def` at `def` ends.
+fn block_end(logical: &[Logical], def: usize, indent: usize) -> usize {
+    logical[block_end_line(logical, def, indent) - 1].range.end
 }
 
 /// A line that may head the lines below it.
@@ -322,6 +353,12 @@ mod tests {
             "SQL = \"\"\"\nSELECT 1;\nTRUNCATE t;\n\"\"\"\n\ndef test_a(db):\n    db.execute(SQL)\n",
             // A method of the class that truncates.
             "class TestX:\n    def wipe(self):\n        self.db.execute('TRUNCATE t')\n    def test_a(self):\n        self.wipe()\n",
+            // Facts the analysis gathers from the whole file: a forced environment variable,
+            // Django set up by hand, an import, a name the guard reads.
+            "def reset(db):\n    assert os.environ['APP_ENV'] == 'test'\n    db.execute('TRUNCATE t')\n\ndef test_a(monkeypatch):\n    monkeypatch.setenv('APP_ENV', 'test')\n",
+            "def reset(db):\n    db.execute('TRUNCATE t')\n\ndef test_a():\n    django.setup()\n",
+            "def reset(db):\n    db.execute('TRUNCATE t')\n\ndef test_a():\n    import psycopg2\n",
+            "def reset(db):\n    assert 'localhost' in db_url\n    db.execute('TRUNCATE t')\n\ndef test_a():\n    db_url = os.getenv('DATABASE_URL')\n",
             // Named elsewhere: called from another function.
             "def test_helper():\n    assert 'test' in os.environ['DB']\n\ndef reset():\n    test_helper()\n    db.execute('TRUNCATE t')\n",
         ];
