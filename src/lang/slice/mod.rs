@@ -25,6 +25,7 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
+pub(crate) mod javascript;
 pub(crate) mod python;
 
 /// One logical line (a statement's first line with its continuation lines) of a file.
