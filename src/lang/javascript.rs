@@ -53,7 +53,12 @@ pub fn analyze(lang: Lang, source: &str, ctx: &Context) -> Result<FileAnalysis, 
     parser
         .set_language(&language)
         .map_err(|e| format!("cannot load the {lang:?} grammar: {e}"))?;
-    let tree = shared::parse_tree(&mut parser, source)
+    let sliced = if ctx.keep_whole {
+        None
+    } else {
+        super::slice::javascript::slice(source, may_destroy, &super::slice::keeps(ctx))
+    };
+    let tree = shared::parse_sliced(&mut parser, source, sliced)
         .ok_or_else(|| format!("the {lang:?} parser returned no tree"))?;
     let file = JsFile::collect(lang, source, tree.root_node(), ctx)?;
     Ok(file.run())
@@ -2091,9 +2096,19 @@ mod tests {
 
     const LANGS: [Lang; 3] = [Lang::JavaScript, Lang::TypeScript, Lang::Tsx];
 
+    /// Analyses `src`, and checks that slicing it changes nothing.
     fn run_with(lang: Lang, src: &str, ctx: &Context) -> FileAnalysis {
         let a = analyze(lang, src, ctx)
             .unwrap_or_else(|e| panic!("{lang:?} analysis failed: {e}\n{src}"));
+        let whole = Context {
+            keep_whole: true,
+            ..ctx.clone()
+        };
+        assert_eq!(
+            analyze(lang, src, &whole).as_ref(),
+            Ok(&a),
+            "{lang:?}: slicing changed:\n{src}"
+        );
         assert!(
             a.unguarded.is_empty() || may_destroy(src),
             "the prefilter would skip a file with a finding:\n{src}"
@@ -2811,13 +2826,18 @@ describe('users', () => {
                     Just("for (const t of T) {\n"), Just("}\n"), Just("`${t}`"), Just("("), Just(")"), Just("é"),
                     Just("await prisma.user.deleteMany();\n"), Just("function f() {\n"), Just("const T = ['a'];\n"),
                     Just("await knex(t).del();\n"), Just("as const"), Just("!"), Just("beforeAll(f);\n"),
+                    Just("it('a', async () => {\n"), Just("test.skip('b', () => {\n"), Just("f();\n"),
+                    Just("const res = await get(T);\n"), Just("process.env.NODE_ENV = 'test';\n"),
                 ],
                 0..30,
             ),
             lang in prop_oneof![Just(Lang::JavaScript), Just(Lang::TypeScript), Just(Lang::Tsx)],
         ) {
             let src: String = parts.concat();
-            if let Ok(a) = analyze(lang, &src, &Context::default()) {
+            let whole = Context { keep_whole: true, ..Context::default() };
+            let got = analyze(lang, &src, &Context::default());
+            prop_assert_eq!(&got, &analyze(lang, &src, &whole), "slicing changed:\n{}", src);
+            if let Ok(a) = got {
                 for u in a.unguarded {
                     prop_assert!(u.op.span.end <= src.len());
                     prop_assert!(src.is_char_boundary(u.op.span.start));

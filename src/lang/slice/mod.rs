@@ -30,6 +30,7 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
+pub(crate) mod javascript;
 pub(crate) mod python;
 pub(crate) mod ruby;
 
