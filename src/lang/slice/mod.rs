@@ -25,6 +25,7 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
+pub(crate) mod go;
 pub(crate) mod python;
 pub(crate) mod ruby;
 
