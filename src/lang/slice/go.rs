@@ -9,10 +9,10 @@
 //! a test that holds the first binding of a name written anywhere outside it is kept: dropping it
 //! would change what that name means to a kept guard or operation.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 
-use super::{Block, Fnv, Lang, Line, plan, words};
+use super::{Block, Fnv, Lang, Line, plan};
 
 type Range = std::ops::Range<usize>;
 
@@ -367,7 +367,44 @@ fn rhs_carries(rhs: &str) -> bool {
         .is_some_and(|last| TEXT_CALLS.contains(&last))
 }
 
-type Counts<'a> = HashMap<&'a str, u32, BuildHasherDefault<Fnv>>;
+/// The name `lhs` binds for certain, by the analysis' reading: one identifier (after `var`,
+/// `const` or `if`) assigned one value. `None` when unsure.
+fn certain_binding<'a>(lhs: &'a str, b: &[u8], rhs: usize, end: usize) -> Option<&'a str> {
+    let t = lhs.trim();
+    let t = ["var ", "const ", "if "]
+        .iter()
+        .find_map(|k| t.strip_prefix(k))
+        .map_or(t, str::trim_start);
+    let plain = !t.is_empty() && ident(t) == t && !t.starts_with(|c: char| c.is_ascii_digit());
+    if !plain || RESERVED.contains(&t) {
+        return None;
+    }
+    // One value: no comma at the top level before the statement ends (looked at up to a
+    // bound, so a long line stays linear).
+    let mut depth = 0usize;
+    let mut j = rhs;
+    let stop = end.min(rhs + 4096);
+    while j < stop {
+        match b[j] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'"' | b'\'' => {
+                j = skip_quoted(b, j)?;
+                continue;
+            }
+            b'`' => {
+                j = memchr::memchr(b'`', &b[j + 1..])? + j + 2;
+                continue;
+            }
+            b',' if depth == 0 => return None,
+            b';' | b'\n' if depth == 0 => return Some(t),
+            _ => {}
+        }
+        j += 1;
+    }
+    (j >= end).then_some(t)
+}
+
 type Seen<'a> = HashSet<&'a str, BuildHasherDefault<Fnv>>;
 
 /// The Go file `source` with its droppable tests blanked, or `None` to parse it whole.
@@ -389,13 +426,16 @@ pub(crate) fn slice(
     let mut lines: Vec<Line> = Vec::with_capacity(logical.len());
     let mut blocks: Vec<Block> = Vec::new();
     let mut valid: Vec<bool> = Vec::new();
-    // The first binding of each name, and those that sit in a candidate: (block, name).
-    let mut seen = Seen::default();
-    let mut first_binds: Vec<(usize, &str)> = Vec::new();
+    // Names bound for certain so far, and the names a candidate may bind before any such
+    // binding (one of those may be the binding the analysis reads): (block, name).
+    let mut bound_before = Seen::default();
+    let mut binds: Vec<(usize, &str)> = Vec::new();
     // Open braces: the names bound to what they open (a function, a literal), and the
     // candidate they open.
     let mut stack: Vec<(Vec<&str>, Option<usize>)> = Vec::new();
     let mut open: Option<usize> = None;
+    // Where the declarations start, after the package clause and imports.
+    let mut code_start = None;
     let reserved = |w: &&str| !RESERVED.contains(w);
     for l in &logical {
         let text = source[l.text..l.range.end].trim_end();
@@ -416,26 +456,42 @@ pub(crate) fn slice(
             }
         }
         let head = head(text);
+        if code_start.is_none() && stack.is_empty() && !matches!(head, "package" | "import") {
+            code_start = Some(l.range.start);
+        }
         let mut carry: Vec<&str> = declared(text).into_iter().collect();
+        let mut floor = l.text;
         for &(op, rhs) in &assigns[l.assigns.clone()] {
-            // The left-hand side: back to the start of its statement.
+            // The left-hand side: back to the start of its statement (or the previous
+            // assignment's right-hand side, so a line of many stays linear).
             let mut s = op;
-            while s > l.text && !matches!(b[s - 1], b'\n' | b';' | b'{' | b'}') {
+            while s > floor && !matches!(b[s - 1], b'\n' | b';' | b'{' | b'}') {
                 s -= 1;
             }
+            floor = rhs;
+            let lhs = &source[s..op];
             let carries = rhs_carries(&source[rhs..l.range.end]);
-            // The analysis binds a name to a value only one to one (`q := ...`, not `a, b := ...`).
-            let single = !source[s..op].contains(',');
-            for w in words(&source[s..op]).filter(reserved) {
+            // The analysis binds a name to a value only one to one (`q := ...`, not
+            // `a, b := ...`); any word of such a left-hand side may be that name.
+            let single = !lhs.contains(',');
+            for w in super::code_words(lhs, true).filter(reserved) {
                 if single
-                    && seen.insert(w)
+                    && !bound_before.contains(w)
                     && let Some(c) = block
+                    && !binds
+                        .iter()
+                        .rev()
+                        .take_while(|x| x.0 == c)
+                        .any(|x| x.1 == w)
                 {
-                    first_binds.push((c, w));
+                    binds.push((c, w));
                 }
                 if carries {
                     carry.push(w);
                 }
+            }
+            if single && let Some(name) = certain_binding(lhs, b, rhs, l.range.end) {
+                bound_before.insert(name);
             }
         }
         let mut cand = None;
@@ -484,29 +540,15 @@ pub(crate) fn slice(
             block: block.or(cand),
         });
     }
-    // A test holding the first binding of a name used outside it stays.
-    if !first_binds.is_empty() {
-        let mut total = Counts::default();
-        for w in words(source) {
-            *total.entry(w).or_default() += 1;
-        }
-        for group in first_binds.chunk_by(|x, y| x.0 == y.0) {
-            let c = group[0].0;
-            if !valid[c] {
-                continue;
-            }
-            let mut inside = vec![0u32; group.len()];
-            for w in words(&source[blocks[c].range.clone()]) {
-                if let Some(k) = group.iter().position(|(_, n)| *n == w) {
-                    inside[k] += 1;
-                }
-            }
-            valid[c] = group
-                .iter()
-                .zip(&inside)
-                .all(|((_, n), k)| total.get(n).copied().unwrap_or(0) <= *k);
-        }
-    }
+    // A test that may hold the first binding of a name used outside it stays.
+    super::first_bindings_stay(
+        source,
+        code_start.unwrap_or(0),
+        &binds,
+        &blocks,
+        &mut valid,
+        true,
+    );
     let mut index = vec![None; blocks.len()];
     let mut kept = Vec::new();
     for (k, block) in blocks.into_iter().enumerate() {
@@ -650,6 +692,20 @@ mod tests {
                 1,
             );
         assert!(!kept(&later).iter().any(|l| l.starts_with("func TestA")));
+        // A left-hand side that binds nothing for certain (`s.isTest = ...`) before the test
+        // leaves the test's binding the first.
+        let field = src.replace(
+            "func TestA",
+            "func setFlag() {\n\ts.isTest = true\n}\nfunc TestA",
+        );
+        assert!(kept(&field).iter().any(|l| l.starts_with("func TestA")));
+        // A name written only in strings elsewhere is used nowhere else.
+        let quoted = "package s\nfunc TestA(t *testing.T) {\n\torders := 1\n\t_ = orders\n}\n";
+        assert!(
+            !kept(&format!("{quoted}{RESET}"))
+                .iter()
+                .any(|l| l.starts_with("func TestA"))
+        );
         // Names only the test uses do not matter, nor names bound several at a time.
         let local = "package s\nfunc TestA(t *testing.T) {\n\tgot := 1\n\t_ = got\n\tres, err := f()\n}\nfunc TestB(t *testing.T) {\n\tres, err := f()\n}\n";
         let src = format!("{local}{RESET}");
