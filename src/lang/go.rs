@@ -24,10 +24,20 @@ pub fn analyze(source: &str, ctx: &Context) -> Result<FileAnalysis, String> {
     parser
         .set_language(&tree_sitter_go::LANGUAGE.into())
         .map_err(|e| format!("cannot load the Go grammar: {e}"))?;
-    let tree = super::shared::parse_tree(&mut parser, source)
+    let sliced = if ctx.keep_whole {
+        None
+    } else {
+        super::slice::go::slice(source, may_destroy, &super::slice::keeps(ctx))
+    };
+    let tree = super::shared::parse_sliced(&mut parser, source, sliced)
         .ok_or_else(|| "the Go parser returned no tree".to_string())?;
     let file = GoFile::new(source, tree.root_node(), ctx);
     Ok(file.run())
+}
+
+/// The prefilter, as the slicer runs it on one test's text.
+fn may_destroy(source: &str) -> bool {
+    super::sql_text::has_destructive_keyword(source.as_bytes())
 }
 
 /// What a condition means when it is true.
@@ -1348,9 +1358,24 @@ impl<'t, 's> GoFile<'t, 's> {
 mod tests {
     use super::*;
 
+    /// Analyses `src`, and checks that slicing it changes nothing.
+    fn analyse(src: &str, ctx: &Context) -> FileAnalysis {
+        let a = analyze(src, ctx).unwrap_or_else(|e| panic!("analysis failed: {e}\n{src}"));
+        let whole = Context {
+            keep_whole: true,
+            ..ctx.clone()
+        };
+        assert_eq!(
+            analyze(src, &whole).as_ref(),
+            Ok(&a),
+            "slicing changed:\n{src}"
+        );
+        a
+    }
+
     /// (line, operation, reason) of every unguarded operation.
     fn findings_with(src: &str, ctx: &Context) -> Vec<(usize, String, String)> {
-        let analysis = analyze(src, ctx).expect("Go parses");
+        let analysis = analyse(src, ctx);
         analysis
             .unguarded
             .into_iter()
@@ -1754,7 +1779,7 @@ func TestA(t *testing.T) { db.Exec("DROP SCHEMA public CASCADE") }
     #[test]
     fn reports_tables_scope_and_help() {
         let src = "package s\nfunc resetDB(db *sql.DB) {\n\tdb.Exec(\"TRUNCATE TABLE categories, cms_blocks\")\n}\n";
-        let a = analyze(src, &Context::default()).expect("parses");
+        let a = analyse(src, &Context::default());
         let u = &a.unguarded[0];
         assert_eq!(u.op.tables, vec!["categories", "cms_blocks"]);
         assert_eq!(u.op.scope.as_deref(), Some("resetDB"));
@@ -1769,7 +1794,7 @@ func TestA(t *testing.T) { db.Exec("DROP SCHEMA public CASCADE") }
         );
         let dynamic =
             "package s\nfunc r() { for _, t := range tables { db.Exec(\"TRUNCATE \" + t) } }\n";
-        let a = analyze(dynamic, &Context::default()).expect("parses");
+        let a = analyse(dynamic, &Context::default());
         assert_eq!(a.unguarded.len(), 1);
         assert!(a.unguarded[0].op.tables.is_empty());
     }
@@ -1801,7 +1826,7 @@ func requireLocal(t *testing.T) {
 	if !strings.Contains(dsn, "localhost") { t.Fatal("no") }
 }
 "#;
-        let exports = analyze(main, &Context::default()).expect("parses").exports;
+        let exports = analyse(main, &Context::default()).exports;
         assert!(exports.autouse_guard);
         assert!(!exports.module_guard);
         assert_eq!(exports.guard_helpers, vec!["requireLocal".to_string()]);
@@ -1812,24 +1837,19 @@ func requireLocal(t *testing.T) {
             )
             .replace("\tos.Exit(m.Run())\n", "")
             .replace("x := 1", "os.Exit(m.Run())");
-        assert!(
-            !analyze(&after, &Context::default())
-                .expect("parses")
-                .exports
-                .autouse_guard
-        );
+        assert!(!analyse(&after, &Context::default()).exports.autouse_guard);
     }
 
     #[test]
     fn broken_source_still_analysed() {
         let src = "package s\nfunc TestA(t *testing.T) {\n\tdb.Exec(\"TRUNCATE a\")\n\tif {{{ \n";
-        assert!(analyze(src, &Context::default()).is_ok());
+        analyse(src, &Context::default());
         let deep = format!(
             "package s\nfunc f() {{ x := {}1{} }}\n",
             "(".repeat(5000),
             ")".repeat(5000)
         );
-        assert!(analyze(&deep, &Context::default()).is_ok());
+        analyse(&deep, &Context::default());
     }
 
     proptest::proptest! {
@@ -1843,7 +1863,7 @@ func requireLocal(t *testing.T) {
             ]), 0..24)
         ) {
             let src = format!("package s\n{}", body.concat());
-            let a = analyze(&src, &Context::default()).expect("parses");
+            let a = analyse(&src, &Context::default());
             for u in a.unguarded {
                 proptest::prop_assert!(u.op.span.end <= src.len());
                 proptest::prop_assert!(src.is_char_boundary(u.op.span.start));

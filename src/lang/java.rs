@@ -28,10 +28,20 @@ pub fn analyze(source: &str, ctx: &Context) -> Result<FileAnalysis, String> {
     parser
         .set_language(&tree_sitter_java::LANGUAGE.into())
         .map_err(|e| format!("cannot load the Java grammar: {e}"))?;
-    let tree = super::shared::parse_tree(&mut parser, source)
+    let sliced = if ctx.keep_whole {
+        None
+    } else {
+        super::slice::java::slice(source, may_destroy, &super::slice::keeps(ctx))
+    };
+    let tree = super::shared::parse_sliced(&mut parser, source, sliced)
         .ok_or_else(|| "the Java parser returned no tree".to_string())?;
     let file = JavaFile::new(source, tree.root_node(), ctx);
     Ok(file.run())
+}
+
+/// The prefilter, as the slicer runs it on one test's text.
+fn may_destroy(source: &str) -> bool {
+    super::sql_text::has_destructive_keyword(source.as_bytes())
 }
 
 /// What a condition means when it is true.
@@ -1520,8 +1530,23 @@ mod tests {
     use super::*;
 
     /// (line, operation, reason) of every unguarded operation.
+    /// Analyses `src`, and checks that slicing it changes nothing.
+    fn analyse(src: &str, ctx: &Context) -> FileAnalysis {
+        let a = analyze(src, ctx).unwrap_or_else(|e| panic!("analysis failed: {e}\n{src}"));
+        let whole = Context {
+            keep_whole: true,
+            ..ctx.clone()
+        };
+        assert_eq!(
+            analyze(src, &whole).as_ref(),
+            Ok(&a),
+            "slicing changed:\n{src}"
+        );
+        a
+    }
+
     fn findings_with(src: &str, ctx: &Context) -> Vec<(usize, String, String)> {
-        let analysis = analyze(src, ctx).expect("Java parses");
+        let analysis = analyse(src, ctx);
         analysis
             .unguarded
             .into_iter()
@@ -1895,7 +1920,7 @@ class B {
     #[test]
     fn reports_tables_scope_and_help() {
         let src = "class T {\n  @BeforeEach\n  void reset() { JdbcTestUtils.deleteFromTables(jdbc, \"orders\", \"payments\"); }\n}\n";
-        let a = analyze(src, &Context::default()).expect("parses");
+        let a = analyse(src, &Context::default());
         let u = &a.unguarded[0];
         assert!(u.op.operation.contains("DELETE FROM"), "{}", u.op.operation);
         assert_eq!(u.op.tables, vec!["orders", "payments"]);
@@ -1910,10 +1935,10 @@ class B {
             u.help
         );
         let looped = "class T {\n  static final List<String> TABLES = List.of(\"categories\", \"cms_blocks\");\n  @BeforeEach\n  void reset() { for (String t : TABLES) { jdbc.execute(\"TRUNCATE TABLE \" + t + \" CASCADE\"); } }\n}\n";
-        let a = analyze(looped, &Context::default()).expect("parses");
+        let a = analyse(looped, &Context::default());
         assert_eq!(a.unguarded[0].op.tables, vec!["categories", "cms_blocks"]);
         let junit4 = "import org.junit.Test;\nclass T { @Before public void r() { stmt.execute(\"TRUNCATE a\"); } }\n";
-        let a = analyze(junit4, &Context::default()).expect("parses");
+        let a = analyse(junit4, &Context::default());
         assert!(a.unguarded[0].help.contains("@BeforeClass"));
     }
 
@@ -1933,9 +1958,7 @@ class B {
     static void check(String host) { assertThat(host).isIn("localhost", "127.0.0.1"); }
 }
 "#;
-        let exports = analyze(guards, &Context::default())
-            .expect("parses")
-            .exports;
+        let exports = analyse(guards, &Context::default()).exports;
         assert_eq!(exports.guard_fixtures, vec!["requireLocal".to_string()]);
         assert_eq!(exports.guard_helpers, vec!["check".to_string()]);
     }
@@ -1943,13 +1966,13 @@ class B {
     #[test]
     fn broken_source_still_analysed() {
         let src = "class T { @BeforeEach void r() { stmt.execute(\"TRUNCATE a\"); if ((( }\n";
-        assert!(analyze(src, &Context::default()).is_ok());
+        analyse(src, &Context::default());
         let deep = format!(
             "class T {{ void f() {{ int x = {}1{}; }} }}\n",
             "(".repeat(5000),
             ")".repeat(5000)
         );
-        assert!(analyze(&deep, &Context::default()).is_ok());
+        analyse(&deep, &Context::default());
         let blocks = format!(
             "class T {{ @BeforeEach void f() {{ if (!url.contains(\"test\")) {}throw new X();{} {}stmt.execute(\"TRUNCATE a\");{} }} }}\n",
             "{".repeat(3000),
@@ -1957,7 +1980,7 @@ class B {
             "{".repeat(3000),
             "}".repeat(3000)
         );
-        assert!(analyze(&blocks, &Context::default()).is_ok());
+        analyse(&blocks, &Context::default());
         // Helpers calling helpers in a wide chain stay cheap: each helper is judged once.
         let mut chain = String::from("class T {\n");
         for i in 0..200 {
@@ -1970,13 +1993,7 @@ class B {
         chain.push_str(
             "  void h200() { stmt.execute(\"TRUNCATE a\"); }\n  @Test void t() { h0(); }\n}\n",
         );
-        assert_eq!(
-            analyze(&chain, &Context::default())
-                .expect("parses")
-                .unguarded
-                .len(),
-            1
-        );
+        assert_eq!(analyse(&chain, &Context::default()).unguarded.len(), 1);
     }
 
     proptest::proptest! {
@@ -1990,7 +2007,7 @@ class B {
             ]), 0..24)
         ) {
             let src = body.concat();
-            let a = analyze(&src, &Context::default()).expect("parses");
+            let a = analyse(&src, &Context::default());
             for u in a.unguarded {
                 proptest::prop_assert!(u.op.span.end <= src.len());
                 proptest::prop_assert!(src.is_char_boundary(u.op.span.start));

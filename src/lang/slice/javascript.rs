@@ -808,6 +808,8 @@ pub(crate) fn slice(
     let lang = Lang {
         may_destroy,
         reserved: RESERVED,
+        // declared names are checked by this module.
+        any_binding_counts: false,
     };
     let mut kept = vec![false; cands.len()];
     loop {

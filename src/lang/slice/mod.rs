@@ -12,8 +12,9 @@
 //!   closure that starts at every line with a destructive keyword: the names that line binds and
 //!   the functions it sits in, then every name bound by a line that mentions one of those, and so
 //!   on. A test calling `wipe()` or running `RESET_SQL` is kept;
-//! - it binds no name that the code left standing mentions: an analysis may look a name up
-//!   wherever the file assigns it;
+//! - it binds no name that the code left standing mentions, where the analysis may look a name
+//!   up wherever the file assigns it (where it reads only a name's first binding, the language's
+//!   slicer keeps a test holding that binding);
 //! - it holds nothing the language's analysis collects from the whole file wherever it stands
 //!   (imports, environment variables forced to a test value, a framework set up by hand): each
 //!   language keeps such tests out of the candidates.
@@ -30,6 +31,8 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
+pub(crate) mod go;
+pub(crate) mod java;
 pub(crate) mod javascript;
 pub(crate) mod python;
 pub(crate) mod ruby;
@@ -77,6 +80,10 @@ pub(crate) struct Lang {
     pub may_destroy: fn(&str) -> bool,
     /// Reserved words, never names a line can bind or refer to.
     pub reserved: &'static [&'static str],
+    /// The analysis may read a name through any of its assignments in the file, so a test that
+    /// binds a name the remaining code mentions is kept. A language whose analysis reads only a
+    /// name's first binding checks that itself, more narrowly.
+    pub any_binding_counts: bool,
 }
 
 /// Identifier-shaped words of `text`, strings and comments included (a string can name a
@@ -105,6 +112,98 @@ pub(crate) fn words(text: &str) -> impl Iterator<Item = &str> {
         }
         None
     })
+}
+
+/// The identifier-shaped words of `text` that can be identifiers: like [`words`], but outside
+/// string, character and rune literals and comments (`backtick`: Go, whose raw strings are
+/// quoted with it; otherwise Java, with its `"""` text blocks). For text its language's slicer
+/// has lexed, so every literal and comment closes.
+pub(crate) fn code_words(text: &str, backtick: bool) -> impl Iterator<Item = &str> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let after = |from: usize, pat: &[u8]| {
+        memchr::memmem::find(&b[from.min(b.len())..], pat).map_or(b.len(), |n| from + n + pat.len())
+    };
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            let c = b[i];
+            if c.is_ascii_alphabetic() || c == b'_' || c == b'$' {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$')
+                {
+                    i += 1;
+                }
+                return Some(&text[start..i]);
+            }
+            i = match c {
+                b'0'..=b'9' => {
+                    let mut j = i;
+                    while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                        j += 1;
+                    }
+                    j
+                }
+                b'/' if b.get(i + 1) == Some(&b'/') => after(i, b"\n"),
+                b'/' if b.get(i + 1) == Some(&b'*') => after(i + 2, b"*/"),
+                b'`' if backtick => after(i + 1, b"`"),
+                b'"' if !backtick && b[i..].starts_with(b"\"\"\"") => {
+                    let mut j = i + 3;
+                    while j < b.len() && !b[j..].starts_with(b"\"\"\"") {
+                        j += if b[j] == b'\\' { 2 } else { 1 };
+                    }
+                    j + 3
+                }
+                b'"' | b'\'' => {
+                    let mut j = i + 1;
+                    while j < b.len() && b[j] != c && b[j] != b'\n' {
+                        j += if b[j] == b'\\' { 2 } else { 1 };
+                    }
+                    j + 1
+                }
+                _ => i + 1,
+            };
+        }
+        None
+    })
+}
+
+/// Marks as no candidate each block that may hold the first binding of a name written in code
+/// outside it (`binds`: (block, name), grouped by block): the analyses resolve a name to its
+/// first binding in the file, whatever the function, so dropping that binding could change
+/// what the name means elsewhere. Code starts at `code_start`: names in the package clause and
+/// imports are never read through a binding.
+pub(crate) fn first_bindings_stay(
+    source: &str,
+    code_start: usize,
+    binds: &[(usize, &str)],
+    blocks: &[Block<'_>],
+    valid: &mut [bool],
+    backtick: bool,
+) {
+    if binds.is_empty() {
+        return;
+    }
+    let mut total: std::collections::HashMap<&str, u32, BuildHasherDefault<Fnv>> =
+        Default::default();
+    for w in code_words(&source[code_start..], backtick) {
+        *total.entry(w).or_default() += 1;
+    }
+    for group in binds.chunk_by(|x, y| x.0 == y.0) {
+        let c = group[0].0;
+        if !valid[c] {
+            continue;
+        }
+        let mut inside = vec![0u32; group.len()];
+        for w in code_words(&source[blocks[c].range.clone()], backtick) {
+            if let Some(k) = group.iter().position(|(_, n)| *n == w) {
+                inside[k] += 1;
+            }
+        }
+        valid[c] = group
+            .iter()
+            .zip(&inside)
+            .all(|((_, n), k)| total.get(n).copied().unwrap_or(0) <= *k);
+    }
 }
 
 /// FNV-1a, for the short identifier sets of one file (the default hasher costs more than the
@@ -218,11 +317,10 @@ pub(crate) fn plan(
             if let Some(b) = l.block
                 && !keep[b]
                 && (line_words[i].iter().any(|w| carriers.contains(w))
-                    || l.bound
-                        .iter()
-                        .copied()
-                        .filter(reserved)
-                        .any(|w| kept_words.contains(w)))
+                    || (lang.any_binding_counts
+                        && (l.bound.iter().copied())
+                            .filter(reserved)
+                            .any(|w| kept_words.contains(w))))
             {
                 keep[b] = true;
                 grew = true;

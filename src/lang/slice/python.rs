@@ -249,6 +249,8 @@ pub(crate) fn slice(
     let lang = Lang {
         may_destroy,
         reserved: RESERVED,
+        // `is_target` reads every assignment of a name.
+        any_binding_counts: true,
     };
     plan(source, &lines, &blocks, &lang, named)
 }

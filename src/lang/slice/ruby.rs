@@ -1574,6 +1574,8 @@ pub(crate) fn slice(source: &str, named: &[String]) -> Option<String> {
     let lang = Lang {
         may_destroy: block_may_destroy,
         reserved: RESERVED,
+        // first assignments are checked by this module.
+        any_binding_counts: false,
     };
     plan(source, &lines, &blocks, &lang, named)
 }
