@@ -564,7 +564,7 @@ pub(crate) fn slice(
         may_destroy,
         reserved: RESERVED,
         // first bindings: see `first_bindings_stay`.
-        any_binding_counts: false,
+        binding_readers: None,
     };
     plan(source, &lines, &kept, &lang, named)
 }

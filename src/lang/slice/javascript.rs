@@ -809,7 +809,7 @@ pub(crate) fn slice(
         may_destroy,
         reserved: RESERVED,
         // declared names are checked by this module.
-        any_binding_counts: false,
+        binding_readers: None,
     };
     let mut kept = vec![false; cands.len()];
     loop {

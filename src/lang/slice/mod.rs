@@ -80,10 +80,11 @@ pub(crate) struct Lang {
     pub may_destroy: fn(&str) -> bool,
     /// Reserved words, never names a line can bind or refer to.
     pub reserved: &'static [&'static str],
-    /// The analysis may read a name through any of its assignments in the file, so a test that
-    /// binds a name the remaining code mentions is kept. A language whose analysis reads only a
-    /// name's first binding checks that itself, more narrowly.
-    pub any_binding_counts: bool,
+    /// Set when the analysis may read a name through any of its assignments in the file: then a
+    /// test that binds a name the remaining lines for which this is true mention is kept. A
+    /// language whose analysis reads only a name's first binding checks that itself, more
+    /// narrowly.
+    pub binding_readers: Option<fn(&str) -> bool>,
 }
 
 /// Identifier-shaped words of `text`, strings and comments included (a string can name a
@@ -240,8 +241,10 @@ fn named_outside(text: &str, name: &str, skip: &Range<usize>) -> bool {
     memchr::memmem::find_iter(b, name.as_bytes()).any(|at| {
         let end = at + name.len();
         let inside = skip.start <= at && end <= skip.end;
+        // Another declaration of the same name (a redefined test) refers to nothing.
+        let declaration = text[..at].ends_with("def ");
         let whole_word = (at == 0 || !ident(at - 1)) && !ident(end);
-        !inside && whole_word
+        !inside && !declaration && whole_word
     })
 }
 
@@ -305,7 +308,12 @@ pub(crate) fn plan(
             if !seen[i] {
                 seen[i] = true;
                 grew = true;
-                kept_words.extend(line_words[i].iter().copied());
+                if lang
+                    .binding_readers
+                    .is_some_and(|reads| reads(&source[l.range.clone()]))
+                {
+                    kept_words.extend(line_words[i].iter().copied());
+                }
             }
             if !seeded[i] && (hot[i] || line_words[i].iter().any(|w| carriers.contains(w))) {
                 seeded[i] = true;
@@ -317,7 +325,7 @@ pub(crate) fn plan(
             if let Some(b) = l.block
                 && !keep[b]
                 && (line_words[i].iter().any(|w| carriers.contains(w))
-                    || (lang.any_binding_counts
+                    || (lang.binding_readers.is_some()
                         && (l.bound.iter().copied())
                             .filter(reserved)
                             .any(|w| kept_words.contains(w))))

@@ -250,7 +250,7 @@ pub(crate) fn slice(
         may_destroy,
         reserved: RESERVED,
         // `is_target` reads every assignment of a name.
-        any_binding_counts: true,
+        binding_readers: Some(reads_names),
     };
     plan(source, &lines, &blocks, &lang, named)
 }
@@ -286,6 +286,20 @@ fn block_end_line(logical: &[Logical], def: usize, indent: usize) -> usize {
 /// The byte where the block of the `def` at `def` ends.
 fn block_end(logical: &[Logical], def: usize, indent: usize) -> usize {
     logical[block_end_line(logical, def, indent) - 1].range.end
+}
+
+/// Whether a line can hold a condition, the one place the analysis reads a name through its
+/// assignments (`is_target`): an `assert`, `if`, `elif`, `while` or `return`, a decorator
+/// (`skipif`), or any line with a conditional expression or a comparison.
+fn reads_names(line: &str) -> bool {
+    let t = line.trim_start();
+    matches!(head(t).0, "assert" | "if" | "elif" | "while" | "return")
+        || t.starts_with('@')
+        || [
+            " if ", "==", "!=", " in ", " not ", "<", ">", "assert", "skip",
+        ]
+        .iter()
+        .any(|w| memchr::memmem::find(t.as_bytes(), w.as_bytes()).is_some())
 }
 
 /// A line that may head the lines below it.
@@ -370,6 +384,23 @@ mod tests {
                 "dropped a test that matters:\n{src}"
             );
         }
+    }
+
+    #[test]
+    fn redefined_tests_and_names_only_bound_are_no_reason_to_keep() {
+        // Two tests of one name, a local `resp` in each, an import naming a module `resp`.
+        let src = "from app import resp\n\ndef reset(db):\n    db.execute('TRUNCATE t')\n\ndef test_a(client):\n    resp = client.get('/')\n    assert resp.ok\n\ndef test_a(client):\n    resp = client.get('/x')\n    assert resp.ok\n";
+        assert!(
+            !kept(src).iter().any(|l| l.contains("test_a")),
+            "{:?}",
+            kept(src)
+        );
+        // A condition that stays and reads the name keeps the test that binds it.
+        let read = src.replace(
+            "    db.execute",
+            "    assert resp != 'prod'\n    db.execute",
+        );
+        assert!(kept(&read).iter().any(|l| l.contains("test_a")));
     }
 
     #[test]

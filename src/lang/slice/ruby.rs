@@ -1575,7 +1575,7 @@ pub(crate) fn slice(source: &str, named: &[String]) -> Option<String> {
         may_destroy: block_may_destroy,
         reserved: RESERVED,
         // first assignments are checked by this module.
-        any_binding_counts: false,
+        binding_readers: None,
     };
     plan(source, &lines, &blocks, &lang, named)
 }
