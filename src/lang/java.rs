@@ -1532,17 +1532,7 @@ mod tests {
     /// (line, operation, reason) of every unguarded operation.
     /// Analyses `src`, and checks that slicing it changes nothing.
     fn analyse(src: &str, ctx: &Context) -> FileAnalysis {
-        let a = analyze(src, ctx).unwrap_or_else(|e| panic!("analysis failed: {e}\n{src}"));
-        let whole = Context {
-            keep_whole: true,
-            ..ctx.clone()
-        };
-        assert_eq!(
-            analyze(src, &whole).as_ref(),
-            Ok(&a),
-            "slicing changed:\n{src}"
-        );
-        a
+        crate::lang::analyze_checked(crate::lang::Lang::Java, src, ctx)
     }
 
     fn findings_with(src: &str, ctx: &Context) -> Vec<(usize, String, String)> {

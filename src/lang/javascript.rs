@@ -2098,17 +2098,7 @@ mod tests {
 
     /// Analyses `src`, and checks that slicing it changes nothing.
     fn run_with(lang: Lang, src: &str, ctx: &Context) -> FileAnalysis {
-        let a = analyze(lang, src, ctx)
-            .unwrap_or_else(|e| panic!("{lang:?} analysis failed: {e}\n{src}"));
-        let whole = Context {
-            keep_whole: true,
-            ..ctx.clone()
-        };
-        assert_eq!(
-            analyze(lang, src, &whole).as_ref(),
-            Ok(&a),
-            "{lang:?}: slicing changed:\n{src}"
-        );
+        let a = crate::lang::analyze_checked(lang, src, ctx);
         assert!(
             a.unguarded.is_empty() || may_destroy(src),
             "the prefilter would skip a file with a finding:\n{src}"

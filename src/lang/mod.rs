@@ -121,6 +121,24 @@ pub fn analyze(lang: Lang, source: &str, ctx: &Context) -> Result<FileAnalysis, 
     }
 }
 
+/// Analyses `source`, and checks that slicing it (see [`slice`]) changes nothing: every
+/// language's unit tests go through this.
+#[cfg(test)]
+pub(crate) fn analyze_checked(lang: Lang, source: &str, ctx: &Context) -> FileAnalysis {
+    let a = analyze(lang, source, ctx)
+        .unwrap_or_else(|e| panic!("{lang:?} analysis failed: {e}\n{source}"));
+    let whole = Context {
+        keep_whole: true,
+        ..ctx.clone()
+    };
+    assert_eq!(
+        analyze(lang, source, &whole).as_ref(),
+        Ok(&a),
+        "{lang:?}: slicing changed the analysis of:\n{source}"
+    );
+    a
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2167,19 +2167,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Analyses `src`, and checks that slicing it changes nothing.
     fn run_with(src: &str, ctx: &Context) -> FileAnalysis {
-        let a = analyze(src, ctx).unwrap_or_else(|e| panic!("analysis failed: {e}\n{src}"));
-        let whole = Context {
-            keep_whole: true,
-            ..ctx.clone()
-        };
-        assert_eq!(
-            analyze(src, &whole).as_ref(),
-            Ok(&a),
-            "slicing changed:\n{src}"
-        );
-        a
+        crate::lang::analyze_checked(crate::lang::Lang::Python, src, ctx)
     }
 
     fn run(src: &str) -> FileAnalysis {

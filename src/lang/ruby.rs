@@ -1717,17 +1717,7 @@ mod tests {
 
     /// Analyses `src`, and checks that slicing it changes nothing.
     fn analyse(src: &str, ctx: &Context) -> FileAnalysis {
-        let a = analyze(src, ctx).expect("Ruby parses");
-        let whole = Context {
-            keep_whole: true,
-            ..ctx.clone()
-        };
-        assert_eq!(
-            analyze(src, &whole).as_ref(),
-            Ok(&a),
-            "slicing changed:\n{src}"
-        );
-        a
+        crate::lang::analyze_checked(crate::lang::Lang::Ruby, src, ctx)
     }
 
     /// (line, operation, reason) of every unguarded operation.
