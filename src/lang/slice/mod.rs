@@ -74,6 +74,9 @@ pub(crate) fn keeps(ctx: &super::Context) -> Vec<String> {
         .collect()
 }
 
+/// A test on one line's text.
+pub(crate) type LineTest = fn(&str) -> bool;
+
 /// What the slicer needs of a language.
 pub(crate) struct Lang {
     /// The language's prefilter, run on a candidate's own text.
@@ -81,10 +84,10 @@ pub(crate) struct Lang {
     /// Reserved words, never names a line can bind or refer to.
     pub reserved: &'static [&'static str],
     /// Set when the analysis may read a name through any of its assignments in the file: then a
-    /// test that binds a name the remaining lines for which this is true mention is kept. A
-    /// language whose analysis reads only a name's first binding checks that itself, more
-    /// narrowly.
-    pub binding_readers: Option<fn(&str) -> bool>,
+    /// test is kept when one of its lines for which the second function is true binds a name
+    /// that a remaining line for which the first is true mentions. A language whose analysis
+    /// reads only a name's first binding checks that itself, more narrowly.
+    pub binding_readers: Option<(LineTest, LineTest)>,
 }
 
 /// Identifier-shaped words of `text`, strings and comments included (a string can name a
@@ -310,7 +313,7 @@ pub(crate) fn plan(
                 grew = true;
                 if lang
                     .binding_readers
-                    .is_some_and(|reads| reads(&source[l.range.clone()]))
+                    .is_some_and(|(reads, _)| reads(&source[l.range.clone()]))
                 {
                     kept_words.extend(line_words[i].iter().copied());
                 }
@@ -325,7 +328,9 @@ pub(crate) fn plan(
             if let Some(b) = l.block
                 && !keep[b]
                 && (line_words[i].iter().any(|w| carriers.contains(w))
-                    || (lang.binding_readers.is_some()
+                    || (lang
+                        .binding_readers
+                        .is_some_and(|(_, leaks)| leaks(&source[l.range.clone()]))
                         && (l.bound.iter().copied())
                             .filter(reserved)
                             .any(|w| kept_words.contains(w))))

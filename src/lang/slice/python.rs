@@ -250,7 +250,7 @@ pub(crate) fn slice(
         may_destroy,
         reserved: RESERVED,
         // `is_target` reads every assignment of a name.
-        binding_readers: Some(reads_names),
+        binding_readers: Some((reads_names, may_bind_target)),
     };
     plan(source, &lines, &blocks, &lang, named)
 }
@@ -300,6 +300,21 @@ fn reads_names(line: &str) -> bool {
         ]
         .iter()
         .any(|w| memchr::memmem::find(t.as_bytes(), w.as_bytes()).is_some())
+}
+
+/// Whether a binding on this line can matter to `is_target`, which follows a name to the values
+/// assigned to it: one whose text reads like a target (`shared::reads_target`), or another bare
+/// name, which it follows in turn.
+fn may_bind_target(line: &str) -> bool {
+    if crate::lang::shared::reads_target(line) {
+        return true;
+    }
+    line.split_once('=').is_some_and(|(_, v)| {
+        let v = v.trim();
+        !v.is_empty()
+            && v.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+    })
 }
 
 /// A line that may head the lines below it.
@@ -395,12 +410,17 @@ mod tests {
             "{:?}",
             kept(src)
         );
-        // A condition that stays and reads the name keeps the test that binds it.
+        // A condition that stays and reads the name keeps the test that binds it, when the
+        // value bound could be a target: `resp = client.get('/')` cannot.
         let read = src.replace(
             "    db.execute",
             "    assert resp != 'prod'\n    db.execute",
         );
-        assert!(kept(&read).iter().any(|l| l.contains("test_a")));
+        assert!(!kept(&read).iter().any(|l| l.contains("test_a")));
+        let target = read.replace("resp = client.get('/x')", "resp = settings.DB_HOST");
+        assert!(kept(&target).iter().any(|l| l.contains("test_a")));
+        let alias = read.replace("resp = client.get('/x')", "resp = primary");
+        assert!(kept(&alias).iter().any(|l| l.contains("test_a")));
     }
 
     #[test]
