@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 
-use super::{Block, Fnv, Lang, Line, plan};
+use super::{Block, Fnv, Lang, Line};
 
 type Range = std::ops::Range<usize>;
 
@@ -549,24 +549,13 @@ pub(crate) fn slice(
         &mut valid,
         true,
     );
-    let mut index = vec![None; blocks.len()];
-    let mut kept = Vec::new();
-    for (k, block) in blocks.into_iter().enumerate() {
-        if valid[k] {
-            index[k] = Some(kept.len());
-            kept.push(block);
-        }
-    }
-    for l in &mut lines {
-        l.block = l.block.and_then(|c| index[c]);
-    }
     let lang = Lang {
         may_destroy,
         reserved: RESERVED,
         // first bindings: see `first_bindings_stay`.
         binding_readers: None,
     };
-    plan(source, &lines, &kept, &lang, named)
+    super::plan_valid(source, &mut lines, blocks, &valid, &lang, named)
 }
 
 #[cfg(test)]
@@ -593,13 +582,7 @@ mod tests {
             go::analyze(src, &whole),
             "slicing changed:\n{src}"
         );
-        sliced(src)
-            .unwrap_or_else(|| src.to_string())
-            .lines()
-            .map(str::trim_end)
-            .filter(|l| !l.trim().is_empty())
-            .map(str::to_string)
-            .collect()
+        crate::lang::slice::remaining_lines(src, sliced(src))
     }
 
     const RESET: &str = "func resetDB(t *testing.T) {\n\tdb.Exec(\"TRUNCATE orders\")\n}\n";

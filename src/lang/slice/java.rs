@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 
-use super::{Block, Fnv, Lang, Line, plan};
+use super::{Block, Fnv, Lang, Line};
 
 type Range = std::ops::Range<usize>;
 
@@ -590,24 +590,13 @@ pub(crate) fn slice(
         &mut valid,
         false,
     );
-    let mut index = vec![None; blocks.len()];
-    let mut kept = Vec::new();
-    for (k, block) in blocks.into_iter().enumerate() {
-        if valid[k] {
-            index[k] = Some(kept.len());
-            kept.push(block);
-        }
-    }
-    for l in &mut lines {
-        l.block = l.block.and_then(|c| index[c]);
-    }
     let lang = Lang {
         may_destroy,
         reserved: RESERVED,
         // first bindings: see `first_bindings_stay`.
         binding_readers: None,
     };
-    plan(source, &lines, &kept, &lang, named)
+    super::plan_valid(source, &mut lines, blocks, &valid, &lang, named)
 }
 
 #[cfg(test)]
@@ -634,13 +623,7 @@ mod tests {
             java::analyze(src, &whole),
             "slicing changed:\n{src}"
         );
-        sliced(src)
-            .unwrap_or_else(|| src.to_string())
-            .lines()
-            .map(str::trim_end)
-            .filter(|l| !l.trim().is_empty())
-            .map(str::to_string)
-            .collect()
+        crate::lang::slice::remaining_lines(src, sliced(src))
     }
 
     /// A test class with `members` in its body after a hook that truncates.

@@ -210,6 +210,42 @@ pub(crate) fn first_bindings_stay(
     }
 }
 
+/// [`plan`] over the candidates still `valid`, the lines' block indices renumbered to match.
+pub(crate) fn plan_valid(
+    source: &str,
+    lines: &mut [Line<'_>],
+    blocks: Vec<Block<'_>>,
+    valid: &[bool],
+    lang: &Lang,
+    named: &[String],
+) -> Option<String> {
+    let mut index = vec![None; blocks.len()];
+    let mut kept = Vec::new();
+    for (k, block) in blocks.into_iter().enumerate() {
+        if valid[k] {
+            index[k] = Some(kept.len());
+            kept.push(block);
+        }
+    }
+    for l in lines.iter_mut() {
+        l.block = l.block.and_then(|c| index[c]);
+    }
+    plan(source, lines, &kept, lang, named)
+}
+
+/// The non-blank lines left after slicing (`sliced`, or all of `source` when nothing was cut),
+/// trailing spaces trimmed: what the slicers' tests compare.
+#[cfg(test)]
+pub(crate) fn remaining_lines(source: &str, sliced: Option<String>) -> Vec<String> {
+    sliced
+        .unwrap_or_else(|| source.to_string())
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// FNV-1a, for the short identifier sets of one file (the default hasher costs more than the
 /// whole slicing does).
 #[derive(Default)]

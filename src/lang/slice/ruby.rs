@@ -1590,13 +1590,7 @@ mod tests {
 
     /// The lines left after slicing, blank lines dropped.
     fn kept(src: &str) -> Vec<String> {
-        sliced(src)
-            .unwrap_or_else(|| src.to_string())
-            .lines()
-            .map(str::trim_end)
-            .filter(|l| !l.trim().is_empty())
-            .map(str::to_string)
-            .collect()
+        crate::lang::slice::remaining_lines(src, sliced(src))
     }
 
     const HOOK: &str = "  before { ActiveRecord::Base.connection.execute(\"TRUNCATE orders\") }\n";
