@@ -54,45 +54,55 @@ fn token_env(token: &str) -> Option<Env> {
     })
 }
 
-/// Name tokens: split on separators and letter/digit boundaries (`db-prod1` → db, prod, 1), with
-/// `pre-prod`/`pre_production` joined back into one token.
-fn tokens(s: &str) -> impl Iterator<Item = String> + '_ {
-    let mut out: Vec<String> = Vec::new();
-    for part in s
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|t| !t.is_empty())
-    {
-        let mut cur = String::new();
-        let mut prev_digit = None;
-        for c in part.chars() {
-            let digit = c.is_ascii_digit();
-            if prev_digit.is_some_and(|p| p != digit) && !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-            prev_digit = Some(digit);
-            cur.push(c.to_ascii_lowercase());
-        }
-        if !cur.is_empty() {
-            out.push(cur);
-        }
-    }
-    let mut joined = Vec::with_capacity(out.len());
+/// Name tokens: runs of ASCII letters or of ASCII digits, so separators and letter/digit
+/// boundaries split (`db-prod1` → db, prod, 1). Slices of the name, no allocation: this runs
+/// on every path the walk finds.
+fn tokens(s: &str) -> impl Iterator<Item = &str> {
+    let b = s.as_bytes();
     let mut i = 0;
-    while i < out.len() {
-        if out[i] == "pre"
-            && matches!(
-                out.get(i + 1).map(String::as_str),
-                Some("prod" | "production" | "prd")
-            )
-        {
-            joined.push("preprod".to_string());
-            i += 2;
-        } else {
-            joined.push(std::mem::take(&mut out[i]));
+    std::iter::from_fn(move || {
+        while i < b.len() && !b[i].is_ascii_alphanumeric() {
             i += 1;
         }
+        if i == b.len() {
+            return None;
+        }
+        let start = i;
+        let digit = b[i].is_ascii_digit();
+        while i < b.len() && b[i].is_ascii_alphanumeric() && b[i].is_ascii_digit() == digit {
+            i += 1;
+        }
+        Some(&s[start..i])
+    })
+}
+
+/// The environment the first telling token of a name stands for, case-insensitively, with
+/// `pre-prod`/`pre_production` read as one token.
+fn env_in(s: &str) -> Option<Env> {
+    let mut toks = tokens(s).peekable();
+    while let Some(t) = toks.next() {
+        if t.eq_ignore_ascii_case("pre")
+            && toks.peek().is_some_and(|n| {
+                ["prod", "production", "prd"]
+                    .iter()
+                    .any(|p| n.eq_ignore_ascii_case(p))
+            })
+        {
+            return token_env("preprod");
+        }
+        // No environment word is longer than this; a token is ASCII alphanumeric.
+        const LONGEST: usize = 16;
+        if t.len() <= LONGEST {
+            let mut buf = [0u8; LONGEST];
+            let lower = &mut buf[..t.len()];
+            lower.copy_from_slice(t.as_bytes());
+            lower.make_ascii_lowercase();
+            if let Some(env) = std::str::from_utf8(lower).ok().and_then(token_env) {
+                return Some(env);
+            }
+        }
     }
-    joined.into_iter()
+    None
 }
 
 /// CI pipeline definitions drive every environment, so they do not belong to one.
@@ -123,10 +133,7 @@ pub fn env_of_path(path: &str) -> Option<Env> {
     }
     let mut parts = path.rsplit('/');
     let file = parts.next().unwrap_or("");
-    if let Some(env) = tokens(file).find_map(|t| token_env(&t)) {
-        return Some(env);
-    }
-    parts.find_map(|dir| tokens(dir).find_map(|t| token_env(&t)))
+    env_in(file).or_else(|| parts.find_map(env_in))
 }
 
 /// Host patterns per environment from config (`environments: {production: ["*.prod.internal"]}`).
@@ -172,7 +179,7 @@ impl HostPatterns {
                 return Some(*env);
             }
         }
-        tokens(&host).find_map(|t| token_env(&t))
+        env_in(&host)
     }
 }
 
@@ -196,6 +203,14 @@ mod tests {
             ("charts/storefront/values.yaml", None),
             ("products/values.yaml", None),
             ("values-pre-prod.yaml", Some(Env::Staging)),
+            ("deploy/PRE_PRODUCTION/values.yaml", Some(Env::Staging)),
+            ("deploy/pre/values-qa.yaml", Some(Env::Qa)),
+            ("Deploy/Prod2/values.yaml", Some(Env::Production)),
+            ("deploy/productionreadiness/values.yaml", None),
+            (
+                "deploy/averyveryverylongdirectoryname/values-uat.yaml",
+                Some(Env::Qa),
+            ),
             (".gitlab-ci.yml", None),
             (".github/workflows/ci.yml", None),
         ];

@@ -142,8 +142,8 @@ fn walk<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> bool) {
     }
 }
 
-fn field<'t>(n: Node<'t>, name: &str) -> Option<Node<'t>> {
-    n.child_by_field_name(name)
+fn field<'t>(n: Node<'t>, name: &'static str) -> Option<Node<'t>> {
+    super::shared::field(n, name)
 }
 
 fn same(a: Option<Node>, b: Node) -> bool {

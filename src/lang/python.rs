@@ -232,8 +232,8 @@ fn line(n: Node<'_>) -> usize {
     n.start_position().row + 1
 }
 
-fn field<'a>(n: Node<'a>, name: &str) -> Option<Node<'a>> {
-    n.child_by_field_name(name)
+fn field<'a>(n: Node<'a>, name: &'static str) -> Option<Node<'a>> {
+    super::shared::field(n, name)
 }
 
 /// Strip parentheses and `await`.

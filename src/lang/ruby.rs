@@ -193,8 +193,8 @@ fn walk<'t>(root: Node<'t>, mut visit: impl FnMut(Node<'t>) -> bool) {
     }
 }
 
-fn field<'t>(n: Node<'t>, name: &str) -> Option<Node<'t>> {
-    n.child_by_field_name(name)
+fn field<'t>(n: Node<'t>, name: &'static str) -> Option<Node<'t>> {
+    super::shared::field(n, name)
 }
 
 fn same(a: Option<Node>, b: Node) -> bool {
@@ -1576,8 +1576,20 @@ impl<'t, 's> RubyFile<'t, 's> {
             }
             true
         });
-        let refusal_off = self.cleaner_refusal_off();
-        let schema_kept = self.maintains_test_schema();
+        // Each is a whole-tree walk, needed only for its family of operation, and only when the
+        // file spells the setting at all.
+        let refusal_off = if ops.iter().any(|o| o.family == Family::Cleaner)
+            && (self.src.contains("allow_remote_database_url")
+                || self.src.contains("allow_production")
+                || self.src.contains("DATABASE_CLEANER_ALLOW_"))
+        {
+            self.cleaner_refusal_off()
+        } else {
+            None
+        };
+        let schema_kept = ops.iter().any(|o| o.family == Family::ActiveRecord)
+            && self.src.contains("maintain_test_schema!")
+            && self.maintains_test_schema();
         let mut unguarded = Vec::new();
         for op in ops {
             let cleaner_safe = op.family == Family::Cleaner && refusal_off.is_none();

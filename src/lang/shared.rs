@@ -27,6 +27,33 @@ thread_local! {
     static THREAD_STACK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
+/// Field ids already looked up, per thread: (grammar, field name's address and length, id).
+/// Direct-mapped by the name's address; a collision only costs a fresh lookup.
+type FieldSlot = Option<(tree_sitter::Language, usize, usize, Option<u16>)>;
+const FIELD_SLOTS: usize = 256;
+
+thread_local! {
+    static FIELD_IDS: RefCell<Vec<FieldSlot>> = RefCell::new(vec![None; FIELD_SLOTS]);
+}
+
+/// The child of `n` in the field `name`. Like `child_by_field_name`, without its search of the
+/// grammar's field names by string on every call (a few percent of a whole scan): the id is
+/// looked up once per grammar and field.
+pub(crate) fn field<'t>(n: Node<'t>, name: &'static str) -> Option<Node<'t>> {
+    let lang = n.language();
+    let (addr, len) = (name.as_ptr() as usize, name.len());
+    let slot = ((addr >> 3) ^ (addr >> 11) ^ len) % FIELD_SLOTS;
+    let id = FIELD_IDS.with_borrow_mut(|slots| match &slots[slot] {
+        Some((l, a, n_len, id)) if *a == addr && *n_len == len && *l == *lang => *id,
+        _ => {
+            let id = lang.field_id_for_name(name).map(|id| id.get());
+            slots[slot] = Some(((*lang).clone(), addr, len, id));
+            id
+        }
+    });
+    n.child_by_field_id(id?)
+}
+
 /// Records that the calling thread was started with a stack of `bytes`, so parses that fit in
 /// it need no thread of their own.
 pub fn note_thread_stack(bytes: usize) {
@@ -620,6 +647,56 @@ pub(crate) fn throwaway_targets(source: &str) -> Throwaway {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_field_ids_match_the_lookup_by_name_across_grammars() {
+        // JavaScript, TypeScript and Python number their fields differently; one thread reads
+        // all three in turn, so a cache keyed by field name alone would answer wrongly.
+        let sources: [(tree_sitter::Language, &str); 3] = [
+            (
+                tree_sitter_javascript::LANGUAGE.into(),
+                "function f(a, b) { return a.b(c); }\nconst x = y ? z : w;",
+            ),
+            (
+                tree_sitter_typescript::LANGUAGE_TYPESCRIPT.into(),
+                "function f(a: number): void { if (a) { g(a); } }\nlet x: T = y.z;",
+            ),
+            (
+                tree_sitter_python::LANGUAGE.into(),
+                "def f(a, b=1):\n    if a:\n        return g(a).h\nx = [i for i in y]",
+            ),
+        ];
+        const NAMES: [&str; 12] = [
+            "name",
+            "body",
+            "parameters",
+            "function",
+            "arguments",
+            "condition",
+            "consequence",
+            "left",
+            "right",
+            "object",
+            "property",
+            "no_such_field",
+        ];
+        let mut checked = 0;
+        for _ in 0..2 {
+            for (lang, src) in &sources {
+                let mut parser = Parser::new();
+                parser.set_language(lang).unwrap();
+                let tree = parser.parse(src, None).unwrap();
+                walk(tree.root_node(), MAX_TREE_DEPTH, |n, _| {
+                    for name in NAMES {
+                        assert_eq!(field(n, name), n.child_by_field_name(name), "{name}");
+                        checked += usize::from(field(n, name).is_some());
+                    }
+                    true
+                });
+            }
+        }
+        assert!(checked > 20, "only {checked} fields found");
+    }
 
     #[test]
     fn long_blank_runs_are_left_out_of_a_sliced_parse() {
