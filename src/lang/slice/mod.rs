@@ -27,7 +27,6 @@
 //! offset, line and column of what is left is unchanged and the analysis reads the original
 //! text. The analysers parse the whole file again if the sliced text does not parse cleanly.
 
-use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
@@ -268,8 +267,6 @@ impl Hasher for Fnv {
     }
 }
 
-type Names<'a> = HashSet<&'a str, BuildHasherDefault<Fnv>>;
-
 /// Whether `name` occurs in `text` as a whole word, outside `skip`.
 fn named_outside(text: &str, name: &str, skip: &Range<usize>) -> bool {
     let b = text.as_bytes();
@@ -326,18 +323,35 @@ pub(crate) fn plan(
     if keep.iter().all(|k| *k) {
         return None;
     }
-    // The names that can carry a destructive operation, closed over the lines that stay.
-    let line_words: Vec<Vec<&str>> = lines
-        .iter()
-        .map(|l| words(&source[l.range.clone()]).collect())
-        .collect();
+    // The names that can carry a destructive operation, closed over the lines that stay. Every
+    // word gets a number once, so the closure below tests sets by index, not by hashing.
+    let mut ids: std::collections::HashMap<&str, u32, BuildHasherDefault<Fnv>> = Default::default();
+    let mut word_ids: Vec<u32> = Vec::new();
+    let mut line_start: Vec<usize> = Vec::with_capacity(lines.len() + 1);
+    for l in lines {
+        line_start.push(word_ids.len());
+        for w in words(&source[l.range.clone()]) {
+            let next = ids.len() as u32;
+            word_ids.push(*ids.entry(w).or_insert(next));
+        }
+    }
+    line_start.push(word_ids.len());
+    let line_words = |i: usize| &word_ids[line_start[i]..line_start[i + 1]];
+    let id_of = |w: &str| ids.get(w).copied();
     let reserved = |w: &&str| !lang.reserved.contains(w);
-    let mut carriers: Names = Names::default();
+    let mut carriers = vec![false; ids.len()];
+    let carry = |carriers: &mut Vec<bool>, w: &str| {
+        if let Some(id) = id_of(w) {
+            carriers[id as usize] = true;
+        }
+    };
     // Every word of the lines that stay: a name a dropped test binds must not be among them,
     // since the analysis may look a name up wherever it is assigned.
-    let mut kept_words: Names = Names::default();
+    let mut kept_words = vec![false; ids.len()];
     let mut seen = vec![false; lines.len()];
     let mut seeded = vec![false; lines.len()];
+    // Whether a candidate's line may bind a name to a target: asked once per line.
+    let mut leaks: Vec<Option<bool>> = vec![None; lines.len()];
     loop {
         let mut grew = false;
         for (i, l) in lines.iter().enumerate() {
@@ -351,26 +365,35 @@ pub(crate) fn plan(
                     .binding_readers
                     .is_some_and(|(reads, _)| reads(&source[l.range.clone()]))
                 {
-                    kept_words.extend(line_words[i].iter().copied());
+                    for &w in line_words(i) {
+                        kept_words[w as usize] = true;
+                    }
                 }
             }
-            if !seeded[i] && (hot[i] || line_words[i].iter().any(|w| carriers.contains(w))) {
+            if !seeded[i] && (hot[i] || line_words(i).iter().any(|&w| carriers[w as usize])) {
                 seeded[i] = true;
                 grew = true;
-                carriers.extend(l.bound.iter().chain(&l.scope).copied().filter(reserved));
+                for w in l.bound.iter().chain(&l.scope).copied().filter(reserved) {
+                    carry(&mut carriers, w);
+                }
             }
         }
         for (i, l) in lines.iter().enumerate() {
-            if let Some(b) = l.block
-                && !keep[b]
-                && (line_words[i].iter().any(|w| carriers.contains(w))
-                    || (lang
-                        .binding_readers
-                        .is_some_and(|(_, leaks)| leaks(&source[l.range.clone()]))
-                        && (l.bound.iter().copied())
-                            .filter(reserved)
-                            .any(|w| kept_words.contains(w))))
-            {
+            let Some(b) = l.block else { continue };
+            if keep[b] {
+                continue;
+            }
+            let carries = line_words(i).iter().any(|&w| carriers[w as usize]);
+            let mut binds_kept = || {
+                let Some((_, leak)) = lang.binding_readers else {
+                    return false;
+                };
+                (l.bound.iter().copied())
+                    .filter(reserved)
+                    .any(|w| id_of(w).is_some_and(|id| kept_words[id as usize]))
+                    && *leaks[i].get_or_insert_with(|| leak(&source[l.range.clone()]))
+            };
+            if carries || binds_kept() {
                 keep[b] = true;
                 grew = true;
             }
