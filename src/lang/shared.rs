@@ -143,11 +143,31 @@ fn kept_ranges(text: &str) -> Vec<tree_sitter::Range> {
     // The end point of the text: its last row, and the column after its last line break.
     let last_break = memchr::memrchr(b'\n', b).map_or(0, |i| i + 1);
     let end_row = row - usize::from(last_break < b.len());
+    let end_point = tree_sitter::Point::new(end_row, b.len() - last_break);
+    // A long blank tail (the tests after the last code that stays) is left out too; the text's
+    // last byte stays in, so the tree still ends where the text does.
+    if let Some((from, from_row)) = blank_from
+        && b.len() - from >= MIN_SKIPPED_BLANK
+    {
+        if from > kept_from {
+            ranges.push(range(kept_from, kept_row, from, from_row));
+        }
+        let last = b.len() - 1;
+        let line_start = memchr::memrchr(b'\n', &b[..last]).map_or(0, |i| i + 1);
+        let last_row = from_row + memchr::memchr_iter(b'\n', &b[from..last]).count();
+        ranges.push(tree_sitter::Range {
+            start_byte: last,
+            end_byte: b.len(),
+            start_point: tree_sitter::Point::new(last_row, last - line_start),
+            end_point,
+        });
+        return ranges;
+    }
     ranges.push(tree_sitter::Range {
         start_byte: kept_from,
         end_byte: b.len(),
         start_point: tree_sitter::Point::new(kept_row, 0),
-        end_point: tree_sitter::Point::new(end_row, b.len() - last_break),
+        end_point,
     });
     ranges
 }
@@ -722,6 +742,26 @@ mod tests {
         assert!(left_out);
         // No run long enough: one range over all of it.
         assert_eq!(kept_ranges("x\n\ny").len(), 1);
+        // A long blank tail goes too, all but its last byte, so the tree ends where the text
+        // does: the same tree as a parse of the whole text.
+        let text = format!("def f():\n    return 1\n{}", blank.repeat(3));
+        let spans: Vec<(usize, usize)> = kept_ranges(&text)
+            .iter()
+            .map(|r| (r.start_byte, r.end_byte))
+            .collect();
+        assert_eq!(spans, [(0, 22), (text.len() - 1, text.len())]);
+        let mut parser = Parser::new();
+        parser
+            .set_language(&tree_sitter_python::LANGUAGE.into())
+            .unwrap();
+        let whole = parse_tree(&mut parser, &text).unwrap();
+        let sliced = parse_sliced(&mut parser, &text, Some(text.clone())).unwrap();
+        let (w, s) = (whole.root_node(), sliced.root_node());
+        assert_eq!(s.to_sexp(), w.to_sexp());
+        assert_eq!(
+            (s.byte_range(), s.end_position()),
+            (w.byte_range(), w.end_position())
+        );
     }
 
     #[test]

@@ -17,8 +17,11 @@
 //! expressions (told from a division by the token before them); anything it cannot be sure of
 //! makes it give up, and the file is parsed whole.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
+use std::sync::LazyLock;
+
+use regex::Regex;
 
 use super::{Block, Fnv, Lang, Line, plan, words};
 
@@ -865,9 +868,160 @@ pub(crate) fn slice(
             }
         }
         if !again {
-            return Some(out);
+            return blank_leftovers(out);
         }
     }
+}
+
+/// `describe('title', () => {` (or `async () =>`, `function () {`) alone on its line.
+static EMPTY_GROUP_HEAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"^[ \t]*(?:describe|context|suite)(?:\.(?:only|skip))?\([ \t]*(?:'[^'\\\n]*'|"[^"\\\n]*")[ \t]*,[ \t]*(?:async[ \t]*)?(?:\([ \t]*\)[ \t]*=>|function[ \t]*\([ \t]*\))[ \t]*\{[ \t]*$"#,
+    )
+    .expect("static pattern compiles")
+});
+
+/// `});` alone on its line.
+static EMPTY_GROUP_TAIL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[ \t]*\}\)[ \t]*;?[ \t]*$").expect("static pattern compiles"));
+
+/// A one-line `import ... from '...'` with the names it binds in `names`.
+static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"^[ \t]*import[ \t]+(?:type[ \t]+)?(?P<names>\{[^}\n]*\}|\*[ \t]+as[ \t]+[A-Za-z_$][A-Za-z0-9_$]*|[A-Za-z_$][A-Za-z0-9_$]*(?:[ \t]*,[ \t]*(?:\{[^}\n]*\}|\*[ \t]+as[ \t]+[A-Za-z_$][A-Za-z0-9_$]*))?)[ \t]+from[ \t]+(?:'[^'\n]*'|"[^"\n]*")[ \t]*;?[ \t]*$"#,
+    )
+    .expect("static pattern compiles")
+});
+
+/// Blanks what dropping the tests left behind and nothing can read any more: a `describe`
+/// whose callback now holds nothing (no hook, test or statement inside it), and an `import`
+/// none of whose names the text that stays mentions, strings and comments included. Neither
+/// can hold an operation or a guard, and the analysis reads an imported name only where code
+/// names it. Both are recognised only in their plainest one-line forms; anything else stays.
+fn blank_leftovers(text: String) -> Option<String> {
+    let mut b = text.into_bytes();
+    let line_ranges = |b: &[u8]| -> Vec<std::ops::Range<usize>> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        while at < b.len() {
+            let end = memchr::memchr(b'\n', &b[at..]).map_or(b.len(), |i| at + i);
+            out.push(at..end);
+            at = end + 1;
+        }
+        out
+    };
+    let blank = |b: &mut [u8], r: std::ops::Range<usize>| {
+        for c in &mut b[r] {
+            if *c != b'\n' {
+                *c = b' ';
+            }
+        }
+    };
+    let is_blank = |l: &[u8]| l.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r'));
+    // Innermost groups first, so a group holding only empty groups empties in turn.
+    for _ in 0..8 {
+        let lines = line_ranges(&b);
+        let mut changed = false;
+        let mut prev_code: Option<usize> = None;
+        let mut i = 0;
+        while i < lines.len() {
+            let line = &b[lines[i].clone()];
+            if is_blank(line) {
+                i += 1;
+                continue;
+            }
+            let head = std::str::from_utf8(line).is_ok_and(|l| EMPTY_GROUP_HEAD.is_match(l))
+                // A statement of its own: what came before does not continue into it.
+                && prev_code.is_none_or(|p| {
+                    let prev = b[lines[p].clone()].trim_ascii_end();
+                    matches!(prev.last(), None | Some(b';' | b'{' | b'}'))
+                });
+            if head {
+                let mut j = i + 1;
+                while j < lines.len() && is_blank(&b[lines[j].clone()]) {
+                    j += 1;
+                }
+                if j < lines.len()
+                    && std::str::from_utf8(&b[lines[j].clone()])
+                        .is_ok_and(|l| EMPTY_GROUP_TAIL.is_match(l))
+                {
+                    blank(&mut b, lines[i].start..lines[j].end);
+                    changed = true;
+                    i = j + 1;
+                    continue;
+                }
+            }
+            prev_code = Some(i);
+            i += 1;
+        }
+        if !changed {
+            break;
+        }
+    }
+    // Imports whose names occur nowhere else.
+    let text = String::from_utf8(b).ok()?;
+    let mut counts: HashMap<&str, u32, BuildHasherDefault<Fnv>> = HashMap::default();
+    for w in words(&text) {
+        *counts.entry(w).or_default() += 1;
+    }
+    let mut unused: Vec<std::ops::Range<usize>> = Vec::new();
+    for r in line_ranges(text.as_bytes()) {
+        let line = &text[r.clone()];
+        let Some(names) = IMPORT.captures(line).and_then(|c| c.name("names")) else {
+            continue;
+        };
+        let bound = import_names(names.as_str());
+        // A name `words` would not see whole (not plain ASCII) is never judged unused.
+        let plain = |n: &&str| {
+            n.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$')
+                && n.bytes().next().is_some_and(|c| !c.is_ascii_digit())
+        };
+        if !bound.iter().all(plain) {
+            continue;
+        }
+        let mut own: HashMap<&str, u32, BuildHasherDefault<Fnv>> = HashMap::default();
+        for w in words(line) {
+            *own.entry(w).or_default() += 1;
+        }
+        if !bound.is_empty()
+            && bound
+                .iter()
+                .all(|n| counts.get(n).copied().unwrap_or(0) == own.get(n).copied().unwrap_or(0))
+        {
+            unused.push(r);
+        }
+    }
+    let mut b = text.into_bytes();
+    for r in unused {
+        blank(&mut b, r);
+    }
+    // Only ASCII spaces were written, over whole lines.
+    String::from_utf8(b).ok()
+}
+
+/// The local names an import clause binds: `A`, `{ B, C as D, type E }`, `* as F`.
+fn import_names(clause: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (default, rest) = match clause.find(['{', '*']) {
+        Some(i) => (clause[..i].trim().trim_end_matches(','), &clause[i..]),
+        None => (clause.trim(), ""),
+    };
+    if !default.is_empty() {
+        out.push(default.trim());
+    }
+    if let Some(ns) = rest.strip_prefix('*') {
+        if let Some(name) = ns.split_whitespace().last() {
+            out.push(name);
+        }
+    } else if let Some(inner) = rest.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+        for spec in inner.split(',') {
+            if let Some(name) = spec.split_whitespace().last() {
+                out.push(name);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -899,7 +1053,48 @@ mod tests {
                 "beforeEach(async () => {",
                 "  await db.query('TRUNCATE users');",
                 "});",
+            ]
+        );
+    }
+
+    #[test]
+    fn groups_left_empty_and_imports_left_unused_are_blanked() {
+        let src = format!(
+            "import {{ Order }} from '../src/order';\nimport db, {{ pool as p }} from './db';\nimport * as fx from './fixtures';\nimport type {{ Row }} from './types';\n{HOOK}\ndescribe('orders', () => {{\n  context(\"nested\", async () => {{\n    it('lists', () => {{\n      expect(new Order().id).toBe(1);\n    }});\n  }});\n}});\n"
+        );
+        let out = sliced(&src).expect("sliced");
+        assert_eq!(out.len(), src.len());
+        assert_eq!(
+            kept(&src),
+            [
+                "import db, { pool as p } from './db';",
+                "beforeEach(async () => {",
+                "  await db.query('TRUNCATE users');",
+                "});",
+            ]
+        );
+        // Near misses: a group that still holds a hook, a group that is part of an expression,
+        // an import whose name a string or the code that stays mentions, one with a name the
+        // word scan would not see whole, and a side-effect import.
+        let src = format!(
+            "import {{ Order }} from '../src/order';\nimport {{ seed }} from './seed';\nimport {{ café }} from './menu';\nimport './setup';\n{HOOK}\nconst label = 'Order';\ndescribe('orders', () => {{\n  afterEach(() => seed());\n  it('lists', () => {{\n    expect(1).toBe(1);\n  }});\n}});\nconst suite =\ndescribe('x', () => {{\n}});\n"
+        );
+        assert_eq!(
+            kept(&src),
+            [
+                "import { Order } from '../src/order';",
+                "import { seed } from './seed';",
+                "import { café } from './menu';",
+                "import './setup';",
+                "beforeEach(async () => {",
+                "  await db.query('TRUNCATE users');",
+                "});",
+                "const label = 'Order';",
                 "describe('orders', () => {",
+                "  afterEach(() => seed());",
+                "});",
+                "const suite =",
+                "describe('x', () => {",
                 "});",
             ]
         );
