@@ -900,64 +900,10 @@ static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
 /// names it. Both are recognised only in their plainest one-line forms; anything else stays.
 fn blank_leftovers(text: String) -> Option<String> {
     let mut b = text.into_bytes();
-    let line_ranges = |b: &[u8]| -> Vec<std::ops::Range<usize>> {
-        let mut out = Vec::new();
-        let mut at = 0;
-        while at < b.len() {
-            let end = memchr::memchr(b'\n', &b[at..]).map_or(b.len(), |i| at + i);
-            out.push(at..end);
-            at = end + 1;
-        }
-        out
-    };
-    let blank = |b: &mut [u8], r: std::ops::Range<usize>| {
-        for c in &mut b[r] {
-            if *c != b'\n' {
-                *c = b' ';
-            }
-        }
-    };
-    let is_blank = |l: &[u8]| l.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r'));
-    // Innermost groups first, so a group holding only empty groups empties in turn.
-    for _ in 0..8 {
-        let lines = line_ranges(&b);
-        let mut changed = false;
-        let mut prev_code: Option<usize> = None;
-        let mut i = 0;
-        while i < lines.len() {
-            let line = &b[lines[i].clone()];
-            if is_blank(line) {
-                i += 1;
-                continue;
-            }
-            let head = std::str::from_utf8(line).is_ok_and(|l| EMPTY_GROUP_HEAD.is_match(l))
-                // A statement of its own: what came before does not continue into it.
-                && prev_code.is_none_or(|p| {
-                    let prev = b[lines[p].clone()].trim_ascii_end();
-                    matches!(prev.last(), None | Some(b';' | b'{' | b'}'))
-                });
-            if head {
-                let mut j = i + 1;
-                while j < lines.len() && is_blank(&b[lines[j].clone()]) {
-                    j += 1;
-                }
-                if j < lines.len()
-                    && std::str::from_utf8(&b[lines[j].clone()])
-                        .is_ok_and(|l| EMPTY_GROUP_TAIL.is_match(l))
-                {
-                    blank(&mut b, lines[i].start..lines[j].end);
-                    changed = true;
-                    i = j + 1;
-                    continue;
-                }
-            }
-            prev_code = Some(i);
-            i += 1;
-        }
-        if !changed {
-            break;
-        }
-    }
+    // A statement of its own: what came before does not continue into it.
+    super::blank_empty_groups(&mut b, &EMPTY_GROUP_HEAD, &EMPTY_GROUP_TAIL, |prev| {
+        matches!(prev.last(), None | Some(b';' | b'{' | b'}'))
+    });
     // Imports whose names occur nowhere else.
     let text = String::from_utf8(b).ok()?;
     let mut counts: HashMap<&str, u32, BuildHasherDefault<Fnv>> = HashMap::default();
@@ -965,7 +911,7 @@ fn blank_leftovers(text: String) -> Option<String> {
         *counts.entry(w).or_default() += 1;
     }
     let mut unused: Vec<std::ops::Range<usize>> = Vec::new();
-    for r in line_ranges(text.as_bytes()) {
+    for r in super::line_ranges(text.as_bytes()) {
         let line = &text[r.clone()];
         let Some(names) = IMPORT.captures(line).and_then(|c| c.name("names")) else {
             continue;
@@ -994,7 +940,7 @@ fn blank_leftovers(text: String) -> Option<String> {
     }
     let mut b = text.into_bytes();
     for r in unused {
-        blank(&mut b, r);
+        super::blank_bytes(&mut b[r]);
     }
     // Only ASCII spaces were written, over whole lines.
     String::from_utf8(b).ok()

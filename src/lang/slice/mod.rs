@@ -209,6 +209,77 @@ pub(crate) fn first_bindings_stay(
     }
 }
 
+/// The byte ranges of `b`'s lines, line breaks excluded.
+pub(crate) fn line_ranges(b: &[u8]) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < b.len() {
+        let end = memchr::memchr(b'\n', &b[at..]).map_or(b.len(), |i| at + i);
+        out.push(at..end);
+        at = end + 1;
+    }
+    out
+}
+
+/// Blanks `b` as a dropped test is blanked: every byte but line breaks becomes a space.
+pub(crate) fn blank_bytes(b: &mut [u8]) {
+    for c in b {
+        if *c != b'\n' {
+            *c = b' ';
+        }
+    }
+}
+
+/// Blanks the groups (`describe ... {`/`do` to its close) that slicing left holding nothing: a
+/// line matching `head`, then only blank lines, then a line matching `tail`, where the code
+/// line before the head `ends_statement` (so the group is a statement of its own, not part of
+/// an expression). An empty group holds no hook, test or statement, so nothing the analysis
+/// reads. Innermost first, so a group holding only empty groups empties in turn.
+pub(crate) fn blank_empty_groups(
+    b: &mut [u8],
+    head: &regex::Regex,
+    tail: &regex::Regex,
+    ends_statement: impl Fn(&[u8]) -> bool,
+) {
+    let is_blank = |l: &[u8]| l.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r'));
+    let matches =
+        |re: &regex::Regex, l: &[u8]| std::str::from_utf8(l).is_ok_and(|l| re.is_match(l));
+    for _ in 0..8 {
+        let lines = line_ranges(b);
+        let mut changed = false;
+        let mut prev_code: Option<usize> = None;
+        let mut i = 0;
+        while i < lines.len() {
+            let line = &b[lines[i].clone()];
+            if is_blank(line) {
+                i += 1;
+                continue;
+            }
+            if matches(head, line)
+                && ends_statement(
+                    prev_code.map_or(&[][..], |p| b[lines[p].clone()].trim_ascii_end()),
+                )
+            {
+                let mut j = i + 1;
+                while j < lines.len() && is_blank(&b[lines[j].clone()]) {
+                    j += 1;
+                }
+                if j < lines.len() && matches(tail, &b[lines[j].clone()]) {
+                    blank_bytes(&mut b[lines[i].start..lines[j].end]);
+                    changed = true;
+                    i = j + 1;
+                    continue;
+                }
+            }
+            prev_code = Some(i);
+            i += 1;
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
 /// [`plan`] over the candidates still `valid`, the lines' block indices renumbered to match.
 pub(crate) fn plan_valid(
     source: &str,

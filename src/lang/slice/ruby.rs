@@ -17,8 +17,21 @@
 //! with its group, a file that ends inside a block) makes the file parse whole.
 
 use super::{Block, Fnv, Lang, Line, named_outside, plan, words};
+use regex::Regex;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
+use std::sync::LazyLock;
+
+/// `describe Model do`, `RSpec.describe "x", type: :model do`, `context "when ..." do`.
+static EMPTY_GROUP_HEAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"^[ \t]*(?:RSpec\.)?(?:describe|context)[ \t]+(?:[A-Z][A-Za-z0-9_]*(?:::[A-Z][A-Za-z0-9_]*)*|'[^'\\\n]*'|"[^"\\#\n]*")(?:[ \t]*,[ \t]*(?:[a-z_]+:[ \t]*:?[a-z_]+|:[a-z_]+))*[ \t]+do[ \t]*$"#,
+    )
+    .expect("static pattern compiles")
+});
+
+static EMPTY_GROUP_TAIL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[ \t]*end[ \t]*$").expect("static pattern compiles"));
 
 /// Deeper nesting than this parses whole (and keeps the per-statement work bounded).
 const MAX_DEPTH: usize = 200;
@@ -82,7 +95,12 @@ const GROUPS: &[&str] = &[
 ];
 
 /// Calls whose block is a test the runner calls by itself.
-const EXAMPLES: &[&str] = &["it", "specify", "example", "scenario", "its", "fit", "test"];
+/// Blocks the runner calls by itself. A `let` block runs only when an example names it, and
+/// the analysis never follows that name into it (it resolves methods and assignments, not
+/// `let`s): like an example, one with no destructive keyword and no carrier can go.
+const EXAMPLES: &[&str] = &[
+    "it", "specify", "example", "scenario", "its", "fit", "test", "let",
+];
 
 /// Calls whose block is a hook or an example of the analysis: code in them runs later.
 const UNITS: &[&str] = &[
@@ -1577,7 +1595,16 @@ pub(crate) fn slice(source: &str, named: &[String]) -> Option<String> {
         // first assignments are checked by this module.
         binding_readers: None,
     };
-    plan(source, &lines, &blocks, &lang, named)
+    let mut out = plan(source, &lines, &blocks, &lang, named)?.into_bytes();
+    // A group left empty; the line before it ends a statement (no operator, comma or
+    // backslash carries on into it).
+    super::blank_empty_groups(&mut out, &EMPTY_GROUP_HEAD, &EMPTY_GROUP_TAIL, |prev| {
+        prev.last().is_none_or(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'"' | b'\'' | b')' | b']' | b'}')
+        })
+    });
+    // Only ASCII spaces were written, over whole lines.
+    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -1609,8 +1636,6 @@ mod tests {
                 "require \"rails_helper\"",
                 "RSpec.describe Order do",
                 HOOK.trim_end(),
-                "  context \"when paid\" do",
-                "  end",
                 "end",
             ]
         );
@@ -1693,9 +1718,43 @@ mod tests {
     }
 
     #[test]
-    fn hooks_lets_groups_and_helpers_are_never_candidates() {
+    fn lazy_lets_go_like_examples_and_groups_left_empty_go_too() {
+        let src = "require \"rails_helper\"\n\nRSpec.describe Order, type: :model do\n  let(:order) { create(:order, state: \"paid\") }\n  let(:sql) { \"TRUNCATE orders\" }\n  let(:wipe) do\n    purge_all\n  end\n  let!(:eager) { create(:user) }\n\n  before { ActiveRecord::Base.connection.execute(sql) }\n\n  describe \"total\" do\n    let(:line) { build(:line) }\n    context 'when empty' do\n      it { expect(order.total).to eq(0) }\n    end\n  end\nend\n\ndef purge_all\n  Order.delete_all\nend\n";
+        assert_eq!(
+            kept(src),
+            [
+                "require \"rails_helper\"",
+                "RSpec.describe Order, type: :model do",
+                "  let(:sql) { \"TRUNCATE orders\" }",
+                "  let(:wipe) do",
+                "    purge_all",
+                "  end",
+                "  let!(:eager) { create(:user) }",
+                "  before { ActiveRecord::Base.connection.execute(sql) }",
+                "end",
+                "def purge_all",
+                "  Order.delete_all",
+                "end",
+            ]
+        );
+        // Near misses: groups whose heads are not in the plain form stay, emptied.
+        let src = "describe Y do # slow\n  it { z }\nend\ndescribe \"a #{b}\" do\n  it { z }\nend\nbefore { User.delete_all }\n";
+        assert_eq!(
+            kept(src),
+            [
+                "describe Y do # slow",
+                "end",
+                "describe \"a #{b}\" do",
+                "end",
+                "before { User.delete_all }"
+            ]
+        );
+    }
+
+    #[test]
+    fn hooks_eager_lets_groups_and_helpers_are_never_candidates() {
         let cases = [
-            "describe X do\n  before do\n    x\n  end\n  after { y }\n  around do |ex|\n    ex.run\n  end\n  let(:a) { 1 }\n  let!(:b) do\n    2\n  end\n  subject { 3 }\n  def helper\n    4\n  end\n  shared_examples \"s\" do\n  end\n  context \"c\" do\n  end\n  it \"drops\" do\n    User.delete_all\n  end\nend\n",
+            "describe X do\n  before do\n    x\n  end\n  after { y }\n  around do |ex|\n    ex.run\n  end\n  let!(:b) do\n    2\n  end\n  subject { 3 }\n  def helper\n    4\n  end\n  shared_examples \"s\" do\n  end\n  context \"c\" do\n  end\n  it \"drops\" do\n    User.delete_all\n  end\nend\n",
             "RSpec.configure do |config|\n  config.before(:suite) { DatabaseCleaner.clean_with(:truncation) }\nend\n",
             "class T < Minitest::Test\n  def setup\n    User.delete_all\n  end\n  def teardown\n    x\n  end\n  def test_a\n    User.delete_all\n  end\nend\n",
             // Examples in a loop, in a skipped group or behind a condition stay.
