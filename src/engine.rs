@@ -615,10 +615,18 @@ fn run_in(
         partial,
         read: &reader,
     };
-    for rule in rules {
-        let cx = cx_for(rule.id(), config);
-        rule.check_repo(&repo, &cx, &mut diags);
-    }
+    // The rules' repo passes are independent: they run side by side (the fixture rule's
+    // analysis is most of the work), and their findings are joined in rule order.
+    let per_rule: Vec<Vec<Diagnostic>> = rules
+        .par_iter()
+        .map(|rule| {
+            let cx = cx_for(rule.id(), config);
+            let mut out = Vec::new();
+            rule.check_repo(&repo, &cx, &mut out);
+            out
+        })
+        .collect();
+    diags.extend(per_rule.into_iter().flatten());
     let findings = resolve(diags, config, &mut texts, &secrets, &suppressions, &reader);
     let mut metas: Vec<RuleMeta> = meta::all().to_vec();
     for c in &config.custom_rules {
