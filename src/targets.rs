@@ -120,41 +120,57 @@ const DB_WORDS: &[&str] = &[
     "pgbouncer",
 ];
 
-fn words(s: &str) -> Vec<String> {
-    // Split on separators and camelCase boundaries: `externalDatabase.host`, `DB_HOST`.
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut prev_lower = false;
-    for c in s.chars() {
-        if !c.is_ascii_alphanumeric() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
+/// The words of a key or path, as slices: split on separators and camelCase boundaries
+/// (`externalDatabase.host` → external, Database, host; `DB_HOST` → DB, HOST). Compare them
+/// case-insensitively. No allocation: this runs for every config value.
+fn word_slices(s: &str) -> impl Iterator<Item = &str> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() && !b[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        if i >= b.len() {
+            return None;
+        }
+        let start = i;
+        let mut prev_lower = false;
+        while i < b.len() && b[i].is_ascii_alphanumeric() {
+            if b[i].is_ascii_uppercase() && prev_lower {
+                break;
             }
-            prev_lower = false;
-            continue;
+            prev_lower = b[i].is_ascii_lowercase() || b[i].is_ascii_digit();
+            i += 1;
         }
-        if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
-        }
-        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-        cur.push(c.to_ascii_lowercase());
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
+        Some(&s[start..i])
+    })
+}
+
+/// The words of `s`, lowercased.
+fn words(s: &str) -> Vec<String> {
+    word_slices(s).map(str::to_ascii_lowercase).collect()
+}
+
+/// Whether the letters and digits of `s`, lowercased, spell `name` (a lowercase word):
+/// `DB_PASSWORD` spells `dbpassword`.
+fn spells(s: &str, name: &str) -> bool {
+    let mut want = name.bytes();
+    s.bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .all(|c| want.next() == Some(c.to_ascii_lowercase()))
+        && want.next().is_none()
 }
 
 fn key_is(key: &str, names: &[&str]) -> bool {
-    let w = words(key);
-    let joined = w.concat();
-    names.contains(&joined.as_str()) || w.last().is_some_and(|l| names.contains(&l.as_str()))
+    names.iter().any(|n| spells(key, n))
+        || word_slices(key)
+            .last()
+            .is_some_and(|l| names.iter().any(|n| l.eq_ignore_ascii_case(n)))
 }
 
 fn path_is_database(path: &str) -> bool {
-    let w = words(path);
-    w.iter().any(|t| DB_WORDS.contains(&t.as_str())) || {
-        let joined = w.concat();
+    word_slices(path).any(|t| DB_WORDS.iter().any(|d| t.eq_ignore_ascii_case(d))) || {
+        let joined = words(path).concat();
         DB_WORDS.iter().any(|d| d.len() > 4 && joined.contains(d))
     }
 }
@@ -174,9 +190,8 @@ fn key_stem(key: &str) -> String {
 /// Values under `example`/`examples` keys (OpenAPI, JSON Schema) document a shape; they are
 /// not configuration.
 fn is_documentation(path: &str) -> bool {
-    words(path)
-        .iter()
-        .any(|w| w == "example" || w == "examples")
+    word_slices(path)
+        .any(|w| w.eq_ignore_ascii_case("example") || w.eq_ignore_ascii_case("examples"))
 }
 
 /// Files whose every host field is a database host: `config/database.yml`, `db.ini`, `my.cnf`.
@@ -422,6 +437,23 @@ pub fn host_only(host: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_words_split_on_separators_and_camel_case() {
+        let w: Vec<&str> = word_slices("externalDatabase.host").collect();
+        assert_eq!(w, ["external", "Database", "host"]);
+        let w: Vec<&str> = word_slices("--DB_HOST2x..pgHostAddr").collect();
+        assert_eq!(w, ["DB", "HOST2x", "pg", "Host", "Addr"]);
+        assert_eq!(words("DB_HOST"), ["db", "host"]);
+        assert!(key_is("DB_PASSWORD", PASSWORD_KEYS));
+        assert!(key_is("PgPassword", PASSWORD_KEYS));
+        assert!(key_is("db.Pass", PASSWORD_KEYS));
+        // Near misses: the key only begins with a password word, or spells it with more.
+        assert!(!key_is("passwordHint", PASSWORD_KEYS));
+        assert!(!key_is("passwords_file", PASSWORD_KEYS));
+        assert!(is_documentation("paths./orders.Examples.url"));
+        assert!(!is_documentation("paths./orders.counterexample.url"));
+    }
 
     fn dotenv(text: &str) -> SourceFile {
         SourceFile::new(
