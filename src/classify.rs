@@ -77,7 +77,8 @@ const SKIP_NAMES: &[&str] = &[
     ".pre-commit-hooks.yaml",
 ];
 
-const SKIP_DIRS: &[&str] = &[
+/// Directories whose files are never classified (vendored, generated or tool state).
+pub const SKIP_DIRS: &[&str] = &[
     "node_modules",
     ".git",
     "vendor",

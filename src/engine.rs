@@ -134,6 +134,17 @@ struct Pass<'a> {
 }
 
 impl Pass<'_> {
+    /// True when no file under a [`crate::classify::SKIP_DIRS`] directory can be wanted: such
+    /// files have no kind, so only a path glob could ask for one.
+    fn prunes_skipped_dirs(&self) -> bool {
+        self.config.custom_rules.iter().all(|c| c.paths.is_empty())
+            && !self
+                .rules
+                .iter()
+                .zip(&self.cxs)
+                .any(|(r, cx)| r.wants_any_path(cx))
+    }
+
     /// Reads and checks one regular file.
     fn file(&self, rel: String, abs: &Path, kind: Option<FileKind>) -> Outcome1 {
         match read_file(abs, self.config.max_file_size) {
@@ -292,12 +303,24 @@ fn scan(
         if abs != root {
             partial = true;
         }
+        // Nothing under a vendored or generated directory is classified; unless a path glob
+        // (a custom rule's `paths`, `sensitive_paths`) could still ask for one of its files, the
+        // walk does not go in at all.
+        let prune = pass.prunes_skipped_dirs();
         let walker = ignore::WalkBuilder::new(&abs)
             .hidden(false)
             .require_git(false)
             .follow_links(false)
             .threads(threads)
-            .filter_entry(|e| e.file_name() != ".git")
+            .filter_entry(move |e| {
+                e.file_name() != ".git"
+                    && !(prune
+                        && e.depth() > 0
+                        && e.file_type().is_some_and(|t| t.is_dir())
+                        && e.file_name()
+                            .to_str()
+                            .is_some_and(|n| crate::classify::SKIP_DIRS.contains(&n)))
+            })
             .build_parallel();
         walker.run(|| {
             let root_c = &root_c;

@@ -579,6 +579,37 @@ fn sensitive_paths_need_an_owner_whatever_they_hold() {
 }
 
 #[test]
+fn sensitive_paths_reach_into_vendored_directories() {
+    // The walk skips `vendor/`, `node_modules/`, ... only when no path glob could ask for a file
+    // there; a `sensitive_paths` glob can.
+    let fs = owners(&[
+        (".github/CODEOWNERS", "/src/ @acme/all\n"),
+        (
+            ".premortem.yaml",
+            "rules:\n  unprotected-config-path:\n    sensitive_paths: [\"**/secrets.yaml\"]\n",
+        ),
+        ("services/api/vendor/chart/secrets.yaml", "token: x\n"),
+        ("node_modules/pkg/secrets.yaml", "token: x\n"),
+        ("src/app.py", "print(1)\n"),
+    ]);
+    assert_eq!(
+        places(&fs),
+        [
+            (
+                "unprotected-config-path",
+                "node_modules/pkg/secrets.yaml",
+                1
+            ),
+            (
+                "unprotected-config-path",
+                "services/api/vendor/chart/secrets.yaml",
+                1
+            )
+        ]
+    );
+}
+
+#[test]
 fn an_inline_suppression_silences_the_finding() {
     let fs = owners(&[
         (".github/CODEOWNERS", "/charts/ @platform-eng-bot\n"),

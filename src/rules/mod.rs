@@ -46,6 +46,11 @@ pub trait Rule: Send + Sync {
         false
     }
 
+    /// Whether [`Rule::wants_path`] can be true for any path at all (with this configuration).
+    fn wants_any_path(&self, _cx: &Cx) -> bool {
+        false
+    }
+
     /// Checks one file.
     fn check_file(&self, _file: &SourceFile, _cx: &Cx, _out: &mut FileOut) {}
 

@@ -86,6 +86,10 @@ impl Rule for UnprotectedConfigPath {
         self.sensitive(cx).0.is_match(path)
     }
 
+    fn wants_any_path(&self, cx: &Cx) -> bool {
+        !self.sensitive(cx).0.is_empty()
+    }
+
     fn check_file(&self, file: &SourceFile, _cx: &Cx, out: &mut FileOut) {
         if file.kind == FileKind::Codeowners {
             return;
