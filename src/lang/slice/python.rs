@@ -2,7 +2,10 @@
 //! and `test*` methods in a class body, with their decorators, unless a decorator makes them a
 //! fixture.
 
-use super::{Block, Lang, Line, plan, words};
+use super::{Block, Fnv, Lang, Line, plan, words};
+use regex::Regex;
+use std::hash::BuildHasherDefault;
+use std::sync::LazyLock;
 
 const RESERVED: &[&str] = &[
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue",
@@ -252,7 +255,88 @@ pub(crate) fn slice(
         // `is_target` reads every assignment of a name.
         binding_readers: Some((reads_names, may_bind_target)),
     };
-    plan(source, &lines, &blocks, &lang, named)
+    plan(source, &lines, &blocks, &lang, named).and_then(blank_unused_imports)
+}
+
+/// A top-level one-line `import a.b [as c], ...` or `from m import a [as b], ...`.
+static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^(?:from[ \t]+(?P<module>\.*[A-Za-z_][A-Za-z0-9_.]*|\.+)[ \t]+import[ \t]+(?P<names>[A-Za-z_][A-Za-z0-9_]*(?:[ \t]+as[ \t]+[A-Za-z_][A-Za-z0-9_]*)?(?:[ \t]*,[ \t]*[A-Za-z_][A-Za-z0-9_]*(?:[ \t]+as[ \t]+[A-Za-z_][A-Za-z0-9_]*)?)*)|import[ \t]+(?P<modules>[A-Za-z_][A-Za-z0-9_.]*(?:[ \t]+as[ \t]+[A-Za-z_][A-Za-z0-9_]*)?(?:[ \t]*,[ \t]*[A-Za-z_][A-Za-z0-9_.]*(?:[ \t]+as[ \t]+[A-Za-z_][A-Za-z0-9_]*)?)*))[ \t]*$",
+    )
+    .expect("static pattern compiles")
+});
+
+/// Words that make an import matter to the analysis whatever it binds: Django and its test
+/// modules, `unittest`, the other database drivers (which module a file imports decides whether
+/// Django's test database covers it), `__future__`.
+const IMPORT_MATTERS: &[&str] = &[
+    "django",
+    "rest_framework",
+    "unittest",
+    "TestCase",
+    "psycopg",
+    "asyncpg",
+    "sqlalchemy",
+    "pymysql",
+    "MySQLdb",
+    "sqlite3",
+    "pg8000",
+    "databases",
+    "__future__",
+];
+
+/// Blanks the top-level one-line imports the sliced text no longer needs: none of the names one
+/// binds occurs anywhere else in what stays (strings and comments included), and it names no
+/// module the analysis reads (see [`IMPORT_MATTERS`]). Tests are often the only users of what a
+/// file imports.
+fn blank_unused_imports(text: String) -> Option<String> {
+    let mut counts: std::collections::HashMap<&str, u32, BuildHasherDefault<Fnv>> =
+        Default::default();
+    for w in words(&text) {
+        *counts.entry(w).or_default() += 1;
+    }
+    let mut unused = Vec::new();
+    for r in super::line_ranges(text.as_bytes()) {
+        let line = &text[r.clone()];
+        let Some(c) = IMPORT.captures(line) else {
+            continue;
+        };
+        if IMPORT_MATTERS.iter().any(|m| line.contains(m)) {
+            continue;
+        }
+        // The local names: `a` for `import a.b`, `c` for `... as c`, `x` for `from m import x`.
+        let specs = c.name("names").or_else(|| c.name("modules"));
+        let bound: Vec<&str> = specs
+            .map(|m| m.as_str())
+            .unwrap_or("")
+            .split(',')
+            .filter_map(|spec| {
+                let spec = spec.trim();
+                match spec.rsplit_once(" as ") {
+                    Some((_, alias)) => Some(alias.trim()),
+                    None => spec.split('.').next(),
+                }
+            })
+            .collect();
+        let mut own: std::collections::HashMap<&str, u32, BuildHasherDefault<Fnv>> =
+            Default::default();
+        for w in words(line) {
+            *own.entry(w).or_default() += 1;
+        }
+        if !bound.is_empty()
+            && bound
+                .iter()
+                .all(|n| counts.get(n).copied().unwrap_or(0) == own.get(n).copied().unwrap_or(0))
+        {
+            unused.push(r);
+        }
+    }
+    let mut b = text.into_bytes();
+    for r in unused {
+        super::blank_bytes(&mut b[r]);
+    }
+    // Only ASCII spaces were written, over whole lines.
+    String::from_utf8(b).ok()
 }
 
 /// Words the Python analysis collects facts by from the whole file, wherever they stand:
@@ -352,15 +436,39 @@ mod tests {
         let out = sliced(src).expect("sliced");
         assert_eq!(out.len(), src.len());
         assert_eq!(out.matches('\n').count(), src.matches('\n').count());
+        // `os` was used by nothing that stays: its import goes too.
         assert_eq!(
             kept(src),
             [
-                "import os",
                 "@pytest.fixture(autouse=True)",
                 "def reset_db(db):",
                 "    db.execute(\"TRUNCATE t\")",
                 "class TestB:",
                 "    pass",
+            ]
+        );
+    }
+
+    #[test]
+    fn imports_nothing_left_uses_are_blanked() {
+        let src = "import os\nimport pytest\nimport app.models as m\nfrom app.billing import Invoice, charge as bill\nfrom . import factories\nfrom app.util import label\nfrom django.db import connection\nimport psycopg2\nfrom .base import BaseTestCase\nfrom app.shapes import (\n    Square,\n)\nimport json  # for payloads\n\n@pytest.fixture(autouse=True)\ndef reset_db(db):\n    db.execute(\"TRUNCATE t\")  # see label\n\ndef test_a():\n    assert bill(Invoice(), m.X, factories.y, os.sep, json.dumps(1))\n";
+        assert_eq!(
+            kept(src),
+            [
+                // Used by what stays (the fixture, a comment in it).
+                "import pytest",
+                "from app.util import label",
+                // Modules the analysis reads, and forms left alone.
+                "from django.db import connection",
+                "import psycopg2",
+                "from .base import BaseTestCase",
+                "from app.shapes import (",
+                "    Square,",
+                ")",
+                "import json  # for payloads",
+                "@pytest.fixture(autouse=True)",
+                "def reset_db(db):",
+                "    db.execute(\"TRUNCATE t\")  # see label",
             ]
         );
     }
