@@ -168,3 +168,39 @@ mod tests {
         }
     }
 }
+
+/// Inputs where slicing once changed the analysis (found by review): each must analyse the same
+/// sliced and whole. Non-ASCII names, groups that call a method of the file's own or are a
+/// method's value, and lines that run into each other once a group or import between them is
+/// blanked.
+#[cfg(test)]
+mod slicing_regressions {
+    use super::*;
+
+    #[test]
+    fn ruby() {
+        for src in [
+            "describe A do\n  before { abort unless Rails.env.test? }\n  def wipé\n    User.delete_all\n  end\nend\ndescribe B do\n  let(:x) { wipé }\nend\n",
+            "describe A do\n  before { abort unless Rails.env.test? }\n  def wipé\n    User.delete_all\n  end\nend\ndescribe B do\n  it { wipé }\nend\n",
+            "before { abort unless Rails.env.test? }\ndef context(name)\n  User.delete_all\nend\ncontext \"x\" do\nend\ndescribe X do\n  it { 1 }\nend\n",
+            "def safe_target\n  describe ENV, env: :test do\n  end\nend\n\ndescribe X do\n  before { abort unless safe_target }\n  before { User.delete_all }\n  it { 1 }\nend\n",
+        ] {
+            analyze_checked(Lang::Ruby, src, &Context::default());
+        }
+    }
+
+    #[test]
+    fn javascript() {
+        for src in [
+            "describe('x', () => {\n})\n(function () {\n  beforeEach(() => { if (process.env.NODE_ENV !== 'test') throw new Error('no'); });\n})\nafterEach(async () => {\n  await db.query('TRUNCATE users');\n});\nit('x', () => {\n  expect(1).toBe(1);\n});\n",
+            "const f = () => 0\nimport { helper } from './helper'\n(db.query('TRUNCATE users'))\nbeforeEach(() => {\n  if (process.env.NODE_ENV !== 'test') throw new Error('no');\n  f();\n});\nit('x', () => {\n  expect(1).toBe(1);\n});\n",
+            "function describe(name, fn) {\n  return db.query('TRUNCATE users');\n}\ndescribe('x', () => {\n});\nit('y', () => {\n  expect(1).toBe(1);\n});\n",
+            "const describe = (name, fn) => db.query('TRUNCATE users');\nbeforeEach(() => {\n  if (process.env.NODE_ENV !== 'test') throw new Error('x');\n});\ndescribe('x', () => {\n});\nit('y', () => {\n  expect(1).toBe(1);\n});\n",
+            "const f = () => 0\nimport { helper } from './helper'\n(db.query('TRUNCATE users'))\nit('x', () => {\n  expect(1).toBe(1);\n});\n",
+            "describe('x', () => {\n})\n(db.query('TRUNCATE users'))\nit('x', () => {\n  expect(1).toBe(1);\n});\n",
+            "beforeEach(() => {\n  if (process.env.NODE_ENV !== 'test') throw new Error('x');\n});\nfunction wipé() {\n  return db.query('TRUNCATE users');\n}\nit('x', () => {\n  wipé();\n});\n",
+        ] {
+            analyze_checked(Lang::JavaScript, src, &Context::default());
+        }
+    }
+}

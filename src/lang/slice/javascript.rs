@@ -868,7 +868,7 @@ pub(crate) fn slice(
             }
         }
         if !again {
-            return blank_leftovers(out);
+            return blank_leftovers(source, out);
         }
     }
 }
@@ -885,6 +885,32 @@ static EMPTY_GROUP_HEAD: LazyLock<Regex> = LazyLock::new(|| {
 static EMPTY_GROUP_TAIL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[ \t]*\}\)[ \t]*;?[ \t]*$").expect("static pattern compiles"));
 
+/// A definition of `describe`, `context` or `suite` in the file itself.
+static DEFINES_GROUP_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?m)function[ \t]*\*?[ \t]*(?:describe|context|suite)\b|(?:const|let|var|class)[ \t]+(?:describe|context|suite)\b|\b(?:describe|context|suite)[ \t]*=[^=>]|^[ \t]*(?:async[ \t]+)?(?:describe|context|suite)[ \t]*\([ \t]*(?:[A-Za-z_$][A-Za-z0-9_$]*[ \t]*,?[ \t]*)*\)[ \t]*\{",
+    )
+    .expect("static pattern compiles")
+});
+
+/// A statement boundary in JavaScript: the line before ends a statement (`;`, `{`, `}`), and the
+/// line after cannot continue one (no `(`, `[`, template, operator or `in` to run on into).
+const STATEMENT: super::Statement = super::Statement {
+    ends: |prev| matches!(prev.last(), None | Some(b';' | b'{' | b'}')),
+    starts: |next| {
+        let word = next
+            .split(|c| !(c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$'))
+            .next()
+            .unwrap_or_default();
+        next.is_empty()
+            || next.starts_with(b"//")
+            || next.starts_with(b"/*")
+            || matches!(next[0], b'}' | b'\'' | b'"')
+            || ((next[0].is_ascii_alphabetic() || matches!(next[0], b'_' | b'$'))
+                && !matches!(word, b"in" | b"instanceof" | b"as" | b"satisfies"))
+    },
+};
+
 /// A one-line `import ... from '...'` with the names it binds in `names`.
 static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -898,12 +924,13 @@ static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
 /// none of whose names the text that stays mentions, strings and comments included. Neither
 /// can hold an operation or a guard, and the analysis reads an imported name only where code
 /// names it. Both are recognised only in their plainest one-line forms; anything else stays.
-fn blank_leftovers(text: String) -> Option<String> {
+fn blank_leftovers(source: &str, text: String) -> Option<String> {
     let mut b = text.into_bytes();
-    // A statement of its own: what came before does not continue into it.
-    super::blank_empty_groups(&mut b, &EMPTY_GROUP_HEAD, &EMPTY_GROUP_TAIL, |prev| {
-        matches!(prev.last(), None | Some(b';' | b'{' | b'}'))
-    });
+    // A file that defines its own `describe` (or `context`, `suite`) calls it with a group's
+    // shape: its groups stay.
+    if !DEFINES_GROUP_NAME.is_match(source) {
+        super::blank_empty_groups(&mut b, &EMPTY_GROUP_HEAD, &EMPTY_GROUP_TAIL, &STATEMENT);
+    }
     // Imports whose names occur nowhere else.
     let text = String::from_utf8(b).ok()?;
     let mut counts: HashMap<&str, u32, BuildHasherDefault<Fnv>> = HashMap::default();
@@ -911,8 +938,24 @@ fn blank_leftovers(text: String) -> Option<String> {
         *counts.entry(w).or_default() += 1;
     }
     let mut unused: Vec<std::ops::Range<usize>> = Vec::new();
-    for r in super::line_ranges(text.as_bytes()) {
+    let lines = super::line_ranges(text.as_bytes());
+    let code: Vec<&std::ops::Range<usize>> = lines
+        .iter()
+        .filter(|r| !text[(*r).clone()].trim().is_empty())
+        .collect();
+    for (k, r) in code.iter().enumerate() {
+        let r = (*r).clone();
         let line = &text[r.clone()];
+        // With the import gone, the lines around it must not run into each other.
+        let prev = k
+            .checked_sub(1)
+            .map_or("", |p| text[code[p].clone()].trim());
+        let next = code.get(k + 1).map_or("", |n| text[(*n).clone()].trim());
+        if !((STATEMENT.ends)(prev.as_bytes()) || prev.starts_with("import "))
+            || !(STATEMENT.starts)(next.as_bytes())
+        {
+            continue;
+        }
         let Some(names) = IMPORT.captures(line).and_then(|c| c.name("names")) else {
             continue;
         };

@@ -89,6 +89,12 @@ pub(crate) struct Lang {
     pub binding_readers: Option<(LineTest, LineTest)>,
 }
 
+/// A byte that continues an identifier. Bytes of non-ASCII characters count, as they do in the
+/// slicers' scanners: `wipé` is one name, never `wip`.
+fn ident_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
+}
+
 /// Identifier-shaped words of `text`, strings and comments included (a string can name a
 /// fixture, a comment can hide nothing but costs nothing to count).
 pub(crate) fn words(text: &str) -> impl Iterator<Item = &str> {
@@ -97,16 +103,15 @@ pub(crate) fn words(text: &str) -> impl Iterator<Item = &str> {
     std::iter::from_fn(move || {
         while i < b.len() {
             let c = b[i];
-            if c.is_ascii_alphabetic() || c == b'_' || c == b'$' {
+            if c.is_ascii_alphabetic() || c == b'_' || c == b'$' || c >= 0x80 {
                 let start = i;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$')
-                {
+                while i < b.len() && ident_byte(b[i]) {
                     i += 1;
                 }
                 return Some(&text[start..i]);
             }
             if c.is_ascii_digit() {
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                while i < b.len() && ident_byte(b[i]) {
                     i += 1;
                 }
                 continue;
@@ -130,10 +135,9 @@ pub(crate) fn code_words(text: &str, backtick: bool) -> impl Iterator<Item = &st
     std::iter::from_fn(move || {
         while i < b.len() {
             let c = b[i];
-            if c.is_ascii_alphabetic() || c == b'_' || c == b'$' {
+            if c.is_ascii_alphabetic() || c == b'_' || c == b'$' || c >= 0x80 {
                 let start = i;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$')
-                {
+                while i < b.len() && ident_byte(b[i]) {
                     i += 1;
                 }
                 return Some(&text[start..i]);
@@ -230,49 +234,70 @@ pub(crate) fn blank_bytes(b: &mut [u8]) {
     }
 }
 
+/// Where an empty group may be blanked: it must be a statement of its own, so that nothing
+/// around it reads it or runs on into it.
+pub(crate) struct Statement {
+    /// The code line before the head (trimmed; empty at the start of the file) ends a statement.
+    pub ends: fn(&[u8]) -> bool,
+    /// The code line after the tail (trimmed; empty at the end of the file) starts a new one.
+    pub starts: fn(&[u8]) -> bool,
+}
+
 /// Blanks the groups (`describe ... {`/`do` to its close) that slicing left holding nothing: a
-/// line matching `head`, then only blank lines, then a line matching `tail`, where the code
-/// line before the head `ends_statement` (so the group is a statement of its own, not part of
-/// an expression). An empty group holds no hook, test or statement, so nothing the analysis
-/// reads. Innermost first, so a group holding only empty groups empties in turn.
+/// line matching `head`, then only blank lines, then a line matching `tail`. The group must be a
+/// statement of its own (`at`), at the top level or directly inside another group (the nearest
+/// less indented code line is a group head), never a function's value or part of an
+/// expression. An empty group holds no hook, test or statement, so nothing the analysis reads.
+/// Innermost first, so a group holding only empty groups empties in turn.
 pub(crate) fn blank_empty_groups(
     b: &mut [u8],
     head: &regex::Regex,
     tail: &regex::Regex,
-    ends_statement: impl Fn(&[u8]) -> bool,
+    at: &Statement,
 ) {
     let is_blank = |l: &[u8]| l.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r'));
     let matches =
         |re: &regex::Regex, l: &[u8]| std::str::from_utf8(l).is_ok_and(|l| re.is_match(l));
+    let indent = |l: &[u8]| l.iter().take_while(|c| matches!(c, b' ' | b'\t')).count();
     for _ in 0..8 {
         let lines = line_ranges(b);
+        let code: Vec<usize> = (0..lines.len())
+            .filter(|&i| !is_blank(&b[lines[i].clone()]))
+            .collect();
         let mut changed = false;
-        let mut prev_code: Option<usize> = None;
-        let mut i = 0;
-        while i < lines.len() {
+        let mut k = 0;
+        while k < code.len() {
+            let i = code[k];
             let line = &b[lines[i].clone()];
-            if is_blank(line) {
-                i += 1;
+            let Some(&j) = code.get(k + 1) else { break };
+            let inside_group_or_top = {
+                let own = indent(line);
+                own == 0
+                    || code[..k]
+                        .iter()
+                        .rev()
+                        .map(|&p| &b[lines[p].clone()])
+                        .find(|l| indent(l) < own)
+                        .is_some_and(|l| matches(head, l))
+            };
+            let prev = k
+                .checked_sub(1)
+                .map_or(&[][..], |p| b[lines[code[p]].clone()].trim_ascii());
+            let next = code
+                .get(k + 2)
+                .map_or(&[][..], |&n| b[lines[n].clone()].trim_ascii());
+            if matches(head, line)
+                && matches(tail, &b[lines[j].clone()])
+                && inside_group_or_top
+                && (at.ends)(prev)
+                && (at.starts)(next)
+            {
+                blank_bytes(&mut b[lines[i].start..lines[j].end]);
+                changed = true;
+                k += 2;
                 continue;
             }
-            if matches(head, line)
-                && ends_statement(
-                    prev_code.map_or(&[][..], |p| b[lines[p].clone()].trim_ascii_end()),
-                )
-            {
-                let mut j = i + 1;
-                while j < lines.len() && is_blank(&b[lines[j].clone()]) {
-                    j += 1;
-                }
-                if j < lines.len() && matches(tail, &b[lines[j].clone()]) {
-                    blank_bytes(&mut b[lines[i].start..lines[j].end]);
-                    changed = true;
-                    i = j + 1;
-                    continue;
-                }
-            }
-            prev_code = Some(i);
-            i += 1;
+            k += 1;
         }
         if !changed {
             break;
@@ -341,10 +366,7 @@ impl Hasher for Fnv {
 /// Whether `name` occurs in `text` as a whole word, outside `skip`.
 fn named_outside(text: &str, name: &str, skip: &Range<usize>) -> bool {
     let b = text.as_bytes();
-    let ident = |i: usize| {
-        b.get(i)
-            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_' || *c == b'$')
-    };
+    let ident = |i: usize| b.get(i).is_some_and(|c| ident_byte(*c));
     memchr::memmem::find_iter(b, name.as_bytes()).any(|at| {
         let end = at + name.len();
         let inside = skip.start <= at && end <= skip.end;
@@ -501,7 +523,7 @@ mod tests {
 
     #[test]
     fn words_are_identifiers() {
-        let w: Vec<&str> = words("a.b_c = f(\"x y\", 2x, $el, é) # z9").collect();
-        assert_eq!(w, ["a", "b_c", "f", "x", "y", "$el", "z9"]);
+        let w: Vec<&str> = words("a.b_c = f(\"x y\", 2x, $el, é, wipé) # z9").collect();
+        assert_eq!(w, ["a", "b_c", "f", "x", "y", "$el", "é", "wipé", "z9"]);
     }
 }

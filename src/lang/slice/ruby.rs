@@ -30,6 +30,36 @@ static EMPTY_GROUP_HEAD: LazyLock<Regex> = LazyLock::new(|| {
     .expect("static pattern compiles")
 });
 
+/// A method `describe` or `context` of the file's own, or methods made at run time.
+static DEFINES_GROUP_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"def[ \t]+(?:self\.)?(?:describe|context)\b|define_method|method_missing|alias")
+        .expect("static pattern compiles")
+});
+
+/// A statement boundary in Ruby: the line before ends a statement (no operator, comma or
+/// backslash carries on into it), and the line after starts one (no `.method` chain, `and`,
+/// `or` or operator continuing the group's value).
+const STATEMENT: super::Statement = super::Statement {
+    ends: |prev| {
+        prev.last().is_none_or(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'"' | b'\'' | b')' | b']' | b'}')
+        })
+    },
+    starts: |next| {
+        let word = next
+            .split(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+            .next()
+            .unwrap_or_default();
+        next.is_empty()
+            || matches!(next[0], b'#' | b'}' | b'@' | b'\'' | b'"')
+            || ((next[0].is_ascii_alphabetic() || next[0] == b'_')
+                && !matches!(
+                    word,
+                    b"and" | b"or" | b"then" | b"if" | b"unless" | b"while" | b"until" | b"rescue"
+                ))
+    },
+};
+
 static EMPTY_GROUP_TAIL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[ \t]*end[ \t]*$").expect("static pattern compiles"));
 
@@ -1596,13 +1626,10 @@ pub(crate) fn slice(source: &str, named: &[String]) -> Option<String> {
         binding_readers: None,
     };
     let mut out = plan(source, &lines, &blocks, &lang, named)?.into_bytes();
-    // A group left empty; the line before it ends a statement (no operator, comma or
-    // backslash carries on into it).
-    super::blank_empty_groups(&mut out, &EMPTY_GROUP_HEAD, &EMPTY_GROUP_TAIL, |prev| {
-        prev.last().is_none_or(|c| {
-            c.is_ascii_alphanumeric() || matches!(c, b'_' | b'"' | b'\'' | b')' | b']' | b'}')
-        })
-    });
+    // A group left empty, unless the file defines a method a group's call could reach.
+    if !DEFINES_GROUP_NAME.is_match(source) {
+        super::blank_empty_groups(&mut out, &EMPTY_GROUP_HEAD, &EMPTY_GROUP_TAIL, &STATEMENT);
+    }
     // Only ASCII spaces were written, over whole lines.
     String::from_utf8(out).ok()
 }
