@@ -204,3 +204,116 @@ mod slicing_regressions {
         }
     }
 }
+
+/// More inputs where slicing once changed the analysis (found by a second review): groups and
+/// imports on lines inside strings, templates and heredocs; groups in a method at column 0 or
+/// indented with tabs; methods of the file's own named `describe`.
+#[cfg(test)]
+mod slicing_regressions_strings_and_nesting {
+    use super::*;
+    fn chk(lang: Lang, src: &str) {
+        analyze_checked(lang, src, &Context::default());
+    }
+    const IT: &str = "it('x', () => {\n  expect(1).toBe(1);\n});\n";
+
+    #[test]
+    fn js_template_import() {
+        let src = format!(
+            "beforeEach(async () => {{\n  const s = `x;\nimport {{ zz }} from \"${{await db.query('TRUNCATE users')}}\"\nend`;\n}});\n{IT}"
+        );
+        chk(Lang::JavaScript, &src);
+    }
+    #[test]
+    fn ts_template_import() {
+        let src = format!(
+            "beforeEach(async () => {{\n  const s = `x;\nimport {{ zz }} from \"${{await db.query('TRUNCATE users')}}\"\nend`;\n}});\n{IT}"
+        );
+        chk(Lang::TypeScript, &src);
+    }
+    #[test]
+    fn js_template_group() {
+        let src = format!(
+            "beforeEach(async () => {{\n  const s = `x;\ndescribe('${{await db.query(\"TRUNCATE users\")}}', () => {{\n}});\nend`;\n}});\n{IT}"
+        );
+        chk(Lang::JavaScript, &src);
+    }
+    #[test]
+    fn ts_static_method_describe() {
+        let src = format!(
+            "class S {{\n  static describe(n, f) {{\n    return db.query('TRUNCATE users');\n  }}\n}}\nbeforeEach(() => {{\n  if (process.env.NODE_ENV !== 'test') throw new Error('x');\n}});\ndescribe('x', () => {{\n}});\n{IT}"
+        );
+        chk(Lang::TypeScript, &src);
+    }
+    #[test]
+    fn ts_typed_method_describe() {
+        let src = format!(
+            "class S {{\n  describe(n: string, f: () => void) {{\n    return db.query('TRUNCATE users');\n  }}\n}}\ndescribe('x', () => {{\n}});\n{IT}"
+        );
+        chk(Lang::TypeScript, &src);
+    }
+    #[test]
+    fn js_default_param_describe() {
+        let src = format!(
+            "function wrap() {{}}\nconst o = {{\n  describe(n = 'a', f) {{\n    return db.query('TRUNCATE users');\n  }},\n}};\ndescribe('x', () => {{\n}});\n{IT}"
+        );
+        chk(Lang::JavaScript, &src);
+    }
+    #[test]
+    fn js_describe_at_col0_in_function() {
+        let src = format!(
+            "function check() {{\ndescribe('x', () => {{\n}});\n}}\nbeforeEach(async () => {{\n  check();\n  await db.query('TRUNCATE users');\n}});\n{IT}"
+        );
+        chk(Lang::JavaScript, &src);
+    }
+    #[test]
+    fn rb_heredoc_group() {
+        let src = "before do\n  x = <<~EOS\ndescribe '#{User.delete_all}' do\nend\nEOS\nend\ndescribe X do\n  it { 1 }\nend\n";
+        chk(Lang::Ruby, src);
+    }
+    #[test]
+    fn rb_string_group() {
+        let src = "before do\n  x = \"a\ndescribe '#{User.delete_all}' do\nend\nb\"\nend\ndescribe X do\n  it { 1 }\nend\n";
+        chk(Lang::Ruby, src);
+    }
+    #[test]
+    fn rb_col0_def() {
+        let src = "def safe_target\ndescribe ENV, env: :test do\nend\nend\n\ndescribe X do\n  before { abort unless safe_target }\n  before { User.delete_all }\n  it { 1 }\nend\n";
+        chk(Lang::Ruby, src);
+    }
+    #[test]
+    fn rb_tabs_def() {
+        let src = "describe X do\n    def safe_target\n\t\tdescribe ENV, env: :test do\n\t\tend\n    end\n    before { abort unless safe_target }\n    before { User.delete_all }\n    it { 1 }\nend\n";
+        chk(Lang::Ruby, src);
+    }
+    #[test]
+    fn rb_end_dot() {
+        let src = "def safe_target\n  describe ENV, env: :test do\n  end.then { 1 }\nend\n\ndescribe X do\n  before { abort unless safe_target }\n  before { User.delete_all }\n  it { 1 }\nend\n";
+        chk(Lang::Ruby, src);
+    }
+    #[test]
+    fn js_tabs_in_function() {
+        let src = "describe('a', () => {\n    function check() {\n\t\tdescribe('x', () => {\n\t\t});\n    }\n    beforeEach(async () => {\n      check();\n      await db.query('TRUNCATE users');\n    });\n    it('x', () => {\n      expect(1).toBe(1);\n    });\n});\n";
+        chk(Lang::JavaScript, src);
+    }
+
+    #[test]
+    fn crlf_js() {
+        let src = "function describe(n, f) {\r\n  return db.query('TRUNCATE users');\r\n}\r\ndescribe('x', () => {\r\n});\r\nimport { zz } from './z';\r\nit('x', () => {\r\n  expect(zz).toBe(1);\r\n});\r\n";
+        chk(Lang::JavaScript, src);
+    }
+    #[test]
+    fn py_alias() {
+        let src = "import os\nfrom helpers import reset as os_check\nimport pytest\n\n@pytest.fixture\ndef reset_db(conn):\n    assert 'test' in os.environ['DATABASE_URL']\n    conn.execute('TRUNCATE TABLE users')\n\ndef test_a():\n    os_check()\n";
+        chk(Lang::Python, src);
+    }
+    #[test]
+    fn py_string() {
+        let src = "import pytest\n\n@pytest.fixture\ndef reset_db(conn):\n    q = f'''x\nimport os\n{conn.execute('TRUNCATE TABLE users')}'''\n\ndef test_a():\n    assert 1\n";
+        chk(Lang::Python, src);
+    }
+    #[test]
+    fn tsx_jsx_use() {
+        let src = "import { Row } from './row';\nbeforeEach(async () => {\n  await db.query('TRUNCATE users');\n  render(<Row />);\n});\nit('x', () => {\n  expect(1).toBe(1);\n});\n";
+        chk(Lang::Tsx, src);
+    }
+}

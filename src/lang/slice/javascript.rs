@@ -885,13 +885,34 @@ static EMPTY_GROUP_HEAD: LazyLock<Regex> = LazyLock::new(|| {
 static EMPTY_GROUP_TAIL: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[ \t]*\}\)[ \t]*;?[ \t]*$").expect("static pattern compiles"));
 
-/// A definition of `describe`, `context` or `suite` in the file itself.
-static DEFINES_GROUP_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?m)function[ \t]*\*?[ \t]*(?:describe|context|suite)\b|(?:const|let|var|class)[ \t]+(?:describe|context|suite)\b|\b(?:describe|context|suite)[ \t]*=[^=>]|^[ \t]*(?:async[ \t]+)?(?:describe|context|suite)[ \t]*\([ \t]*(?:[A-Za-z_$][A-Za-z0-9_$]*[ \t]*,?[ \t]*)*\)[ \t]*\{",
-    )
-    .expect("static pattern compiles")
+/// `describe`, `context` or `suite` called as a group: `describe('...'`, `context.only("...`.
+static GROUP_CALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"\b(?:describe|context|suite)(?:\.(?:only|skip))?[ \t]*\([ \t]*['"]"#)
+        .expect("static pattern compiles")
 });
+
+static GROUP_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:describe|context|suite)\b").expect("static pattern compiles")
+});
+
+/// Whether every `describe`, `context` and `suite` in the file (outside its import lines) is a
+/// group call with a title. Any other use (a function, method or variable of that name, a
+/// `describe.each` table) could make a group's call reach the file's own code: then no group is
+/// blanked.
+fn only_calls_group_names(source: &str) -> bool {
+    source
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("import "))
+        .all(|l| GROUP_NAME.find_iter(l).count() == GROUP_CALL.find_iter(l).count())
+}
+
+/// A line that cannot sit inside a template literal's substitution or carry an escape: no `$`,
+/// backtick or backslash. Blanking such a line inside a string changes only the string's text,
+/// which the analysis reads from the original.
+fn plain_code_line(line: &[u8]) -> bool {
+    let end = memchr::memchr(b'\n', line).unwrap_or(line.len());
+    !line[..end].iter().any(|c| matches!(c, b'$' | b'`' | b'\\'))
+}
 
 /// A statement boundary in JavaScript: the line before ends a statement (`;`, `{`, `}`), and the
 /// line after cannot continue one (no `(`, `[`, template, operator or `in` to run on into).
@@ -928,8 +949,21 @@ fn blank_leftovers(source: &str, text: String) -> Option<String> {
     let mut b = text.into_bytes();
     // A file that defines its own `describe` (or `context`, `suite`) calls it with a group's
     // shape: its groups stay.
-    if !DEFINES_GROUP_NAME.is_match(source) {
-        super::blank_empty_groups(&mut b, &EMPTY_GROUP_HEAD, &EMPTY_GROUP_TAIL, &STATEMENT);
+    if only_calls_group_names(source) {
+        let code = |at: usize| plain_code_line(&b[at..]);
+        let heads: Vec<usize> = super::line_ranges(&b)
+            .into_iter()
+            .filter(|r| code(r.start))
+            .map(|r| r.start)
+            .collect();
+        let may_stand_at = |at: usize| heads.binary_search(&at).is_ok();
+        super::blank_empty_groups(
+            &mut b,
+            &EMPTY_GROUP_HEAD,
+            &EMPTY_GROUP_TAIL,
+            &STATEMENT,
+            &may_stand_at,
+        );
     }
     // Imports whose names occur nowhere else.
     let text = String::from_utf8(b).ok()?;
@@ -947,6 +981,9 @@ fn blank_leftovers(source: &str, text: String) -> Option<String> {
         let r = (*r).clone();
         let line = &text[r.clone()];
         // With the import gone, the lines around it must not run into each other.
+        if !plain_code_line(line.as_bytes()) {
+            continue;
+        }
         let prev = k
             .checked_sub(1)
             .map_or("", |p| text[code[p].clone()].trim());

@@ -245,8 +245,9 @@ pub(crate) struct Statement {
 
 /// Blanks the groups (`describe ... {`/`do` to its close) that slicing left holding nothing: a
 /// line matching `head`, then only blank lines, then a line matching `tail`. The group must be a
-/// statement of its own (`at`), at the top level or directly inside another group (the nearest
-/// less indented code line is a group head), never a function's value or part of an
+/// statement of its own (`at`), where the language's lexer says one may stand (`may_stand_at`,
+/// given the head line's start: code, not a string; in groups only), and the nearest less
+/// indented code line must be a group head, if any: never a function's value or part of an
 /// expression. An empty group holds no hook, test or statement, so nothing the analysis reads.
 /// Innermost first, so a group holding only empty groups empties in turn.
 pub(crate) fn blank_empty_groups(
@@ -254,6 +255,7 @@ pub(crate) fn blank_empty_groups(
     head: &regex::Regex,
     tail: &regex::Regex,
     at: &Statement,
+    may_stand_at: &dyn Fn(usize) -> bool,
 ) {
     let is_blank = |l: &[u8]| l.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r'));
     let matches =
@@ -287,6 +289,7 @@ pub(crate) fn blank_empty_groups(
                 .get(k + 2)
                 .map_or(&[][..], |&n| b[lines[n].clone()].trim_ascii());
             if matches(head, line)
+                && may_stand_at(lines[i].start)
                 && matches(tail, &b[lines[j].clone()])
                 && inside_group_or_top
                 && (at.ends)(prev)

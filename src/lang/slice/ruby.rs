@@ -291,6 +291,8 @@ struct Statement<'a> {
     start: usize,
     bound: Vec<&'a str>,
     scope: Vec<&'a str>,
+    /// Everything around it is a group (or class/module body) or the top level.
+    in_groups: bool,
 }
 
 struct Scan<'a> {
@@ -514,10 +516,12 @@ impl<'a> Scan<'a> {
         if self.need_start {
             self.need_start = false;
             let scope: Vec<&str> = self.stack.iter().rev().filter_map(|o| o.name).collect();
+            let in_groups = self.all_groups();
             self.stmts.push(Statement {
                 start: self.phys,
                 bound: Vec::new(),
                 scope,
+                in_groups,
             });
             self.tokens = 0;
             self.head = None;
@@ -1537,6 +1541,12 @@ pub(crate) fn slice(source: &str, named: &[String]) -> Option<String> {
     if cands.is_empty() {
         return None;
     }
+    // Where a statement opens among groups only: where an empty group may be blanked.
+    let group_stmts: Vec<usize> = stmts
+        .iter()
+        .filter(|st| st.in_groups)
+        .map(|st| st.start)
+        .collect();
     // The analysis reads a name by its first assignment in the file: a test holding one of a
     // name used elsewhere stays.
     let mut first: HashMap<&str, usize, BuildHasherDefault<Fnv>> = HashMap::default();
@@ -1626,9 +1636,18 @@ pub(crate) fn slice(source: &str, named: &[String]) -> Option<String> {
         binding_readers: None,
     };
     let mut out = plan(source, &lines, &blocks, &lang, named)?.into_bytes();
-    // A group left empty, unless the file defines a method a group's call could reach.
+    // A group left empty, unless the file defines a method a group's call could reach. Its head
+    // must open a statement the scanner saw among groups only (never in a method, a loop, a
+    // string or a heredoc).
     if !DEFINES_GROUP_NAME.is_match(source) {
-        super::blank_empty_groups(&mut out, &EMPTY_GROUP_HEAD, &EMPTY_GROUP_TAIL, &STATEMENT);
+        let may_stand_at = |at: usize| group_stmts.binary_search(&at).is_ok();
+        super::blank_empty_groups(
+            &mut out,
+            &EMPTY_GROUP_HEAD,
+            &EMPTY_GROUP_TAIL,
+            &STATEMENT,
+            &may_stand_at,
+        );
     }
     // Only ASCII spaces were written, over whole lines.
     String::from_utf8(out).ok()
