@@ -81,7 +81,7 @@ pub(super) fn may_destroy(source: &str) -> bool {
 }
 
 /// Database drivers whose connections Django's test runner does not redirect.
-const OTHER_DRIVERS: &[&str] = &[
+pub(crate) const OTHER_DRIVERS: &[&str] = &[
     "psycopg",
     "psycopg2",
     "asyncpg",

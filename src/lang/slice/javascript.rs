@@ -17,7 +17,7 @@
 //! expressions (told from a division by the token before them); anything it cannot be sure of
 //! makes it give up, and the file is parsed whole.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 use std::sync::LazyLock;
 
@@ -967,10 +967,7 @@ fn blank_leftovers(source: &str, text: String) -> Option<String> {
     }
     // Imports whose names occur nowhere else.
     let text = String::from_utf8(b).ok()?;
-    let mut counts: HashMap<&str, u32, BuildHasherDefault<Fnv>> = HashMap::default();
-    for w in words(&text) {
-        *counts.entry(w).or_default() += 1;
-    }
+    let counts = super::WordCounts::of(&text);
     let mut unused: Vec<std::ops::Range<usize>> = Vec::new();
     let lines = super::line_ranges(text.as_bytes());
     let code: Vec<&std::ops::Range<usize>> = lines
@@ -1006,24 +1003,11 @@ fn blank_leftovers(source: &str, text: String) -> Option<String> {
         if !bound.iter().all(plain) {
             continue;
         }
-        let mut own: HashMap<&str, u32, BuildHasherDefault<Fnv>> = HashMap::default();
-        for w in words(line) {
-            *own.entry(w).or_default() += 1;
-        }
-        if !bound.is_empty()
-            && bound
-                .iter()
-                .all(|n| counts.get(n).copied().unwrap_or(0) == own.get(n).copied().unwrap_or(0))
-        {
+        if counts.only_on(line, &bound) {
             unused.push(r);
         }
     }
-    let mut b = text.into_bytes();
-    for r in unused {
-        super::blank_bytes(&mut b[r]);
-    }
-    // Only ASCII spaces were written, over whole lines.
-    String::from_utf8(b).ok()
+    super::blank_lines(text, unused)
 }
 
 /// The local names an import clause binds: `A`, `{ B, C as D, type E }`, `* as F`.

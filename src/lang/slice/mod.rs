@@ -234,6 +234,37 @@ pub(crate) fn blank_bytes(b: &mut [u8]) {
     }
 }
 
+/// How often each word ([`words`]) occurs in a text.
+pub(crate) struct WordCounts<'a>(std::collections::HashMap<&'a str, u32, BuildHasherDefault<Fnv>>);
+
+impl<'a> WordCounts<'a> {
+    pub(crate) fn of(text: &'a str) -> Self {
+        let mut counts = std::collections::HashMap::default();
+        for w in words(text) {
+            *counts.entry(w).or_default() += 1;
+        }
+        WordCounts(counts)
+    }
+
+    /// Whether there are `names` and each occurs in the counted text only on `line` (one of its
+    /// lines): nothing else in it names them, strings and comments included.
+    pub(crate) fn only_on(&self, line: &str, names: &[&str]) -> bool {
+        let own = WordCounts::of(line);
+        let count = |c: &WordCounts, n: &str| c.0.get(n).copied().unwrap_or(0);
+        !names.is_empty() && names.iter().all(|n| count(self, n) == count(&own, n))
+    }
+}
+
+/// `text` with the byte ranges `lines` (whole lines) blanked.
+pub(crate) fn blank_lines(text: String, lines: Vec<Range<usize>>) -> Option<String> {
+    let mut b = text.into_bytes();
+    for r in lines {
+        blank_bytes(&mut b[r]);
+    }
+    // Only ASCII spaces were written, over whole lines.
+    String::from_utf8(b).ok()
+}
+
 /// Where an empty group may be blanked: it must be a statement of its own, so that nothing
 /// around it reads it or runs on into it.
 pub(crate) struct Statement {

@@ -2,9 +2,8 @@
 //! and `test*` methods in a class body, with their decorators, unless a decorator makes them a
 //! fixture.
 
-use super::{Block, Fnv, Lang, Line, plan, words};
+use super::{Block, Lang, Line, plan, words};
 use regex::Regex;
-use std::hash::BuildHasherDefault;
 use std::sync::LazyLock;
 
 const RESERVED: &[&str] = &[
@@ -267,21 +266,13 @@ static IMPORT: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Words that make an import matter to the analysis whatever it binds: Django and its test
-/// modules, `unittest`, the other database drivers (which module a file imports decides whether
-/// Django's test database covers it), `__future__`.
+/// modules, `unittest`, `__future__`, and the analysis's own list of other database drivers
+/// (which module a file imports decides whether Django's test database covers it).
 const IMPORT_MATTERS: &[&str] = &[
     "django",
     "rest_framework",
     "unittest",
     "TestCase",
-    "psycopg",
-    "asyncpg",
-    "sqlalchemy",
-    "pymysql",
-    "MySQLdb",
-    "sqlite3",
-    "pg8000",
-    "databases",
     "__future__",
 ];
 
@@ -290,18 +281,17 @@ const IMPORT_MATTERS: &[&str] = &[
 /// module the analysis reads (see [`IMPORT_MATTERS`]). Tests are often the only users of what a
 /// file imports.
 fn blank_unused_imports(text: String) -> Option<String> {
-    let mut counts: std::collections::HashMap<&str, u32, BuildHasherDefault<Fnv>> =
-        Default::default();
-    for w in words(&text) {
-        *counts.entry(w).or_default() += 1;
-    }
+    let counts = super::WordCounts::of(&text);
     let mut unused = Vec::new();
     for r in super::line_ranges(text.as_bytes()) {
         let line = &text[r.clone()];
         let Some(c) = IMPORT.captures(line) else {
             continue;
         };
-        if IMPORT_MATTERS.iter().any(|m| line.contains(m)) {
+        if (IMPORT_MATTERS.iter())
+            .chain(crate::lang::python::OTHER_DRIVERS)
+            .any(|m| line.contains(m))
+        {
             continue;
         }
         // The local names: `a` for `import a.b`, `c` for `... as c`, `x` for `from m import x`.
@@ -318,25 +308,11 @@ fn blank_unused_imports(text: String) -> Option<String> {
                 }
             })
             .collect();
-        let mut own: std::collections::HashMap<&str, u32, BuildHasherDefault<Fnv>> =
-            Default::default();
-        for w in words(line) {
-            *own.entry(w).or_default() += 1;
-        }
-        if !bound.is_empty()
-            && bound
-                .iter()
-                .all(|n| counts.get(n).copied().unwrap_or(0) == own.get(n).copied().unwrap_or(0))
-        {
+        if counts.only_on(line, &bound) {
             unused.push(r);
         }
     }
-    let mut b = text.into_bytes();
-    for r in unused {
-        super::blank_bytes(&mut b[r]);
-    }
-    // Only ASCII spaces were written, over whole lines.
-    String::from_utf8(b).ok()
+    super::blank_lines(text, unused)
 }
 
 /// Words the Python analysis collects facts by from the whole file, wherever they stand:
