@@ -177,6 +177,10 @@ mod tests {
 mod slicing_regressions {
     use super::*;
 
+    fn chk(lang: Lang, src: &str) {
+        analyze_checked(lang, src, &Context::default());
+    }
+
     #[test]
     fn ruby() {
         for src in [
@@ -185,7 +189,7 @@ mod slicing_regressions {
             "before { abort unless Rails.env.test? }\ndef context(name)\n  User.delete_all\nend\ncontext \"x\" do\nend\ndescribe X do\n  it { 1 }\nend\n",
             "def safe_target\n  describe ENV, env: :test do\n  end\nend\n\ndescribe X do\n  before { abort unless safe_target }\n  before { User.delete_all }\n  it { 1 }\nend\n",
         ] {
-            analyze_checked(Lang::Ruby, src, &Context::default());
+            chk(Lang::Ruby, src);
         }
     }
 
@@ -200,20 +204,13 @@ mod slicing_regressions {
             "describe('x', () => {\n})\n(db.query('TRUNCATE users'))\nit('x', () => {\n  expect(1).toBe(1);\n});\n",
             "beforeEach(() => {\n  if (process.env.NODE_ENV !== 'test') throw new Error('x');\n});\nfunction wipé() {\n  return db.query('TRUNCATE users');\n}\nit('x', () => {\n  wipé();\n});\n",
         ] {
-            analyze_checked(Lang::JavaScript, src, &Context::default());
+            chk(Lang::JavaScript, src);
         }
     }
-}
 
-/// More inputs where slicing once changed the analysis (found by a second review): groups and
-/// imports on lines inside strings, templates and heredocs; groups in a method at column 0 or
-/// indented with tabs; methods of the file's own named `describe`.
-#[cfg(test)]
-mod slicing_regressions_strings_and_nesting {
-    use super::*;
-    fn chk(lang: Lang, src: &str) {
-        analyze_checked(lang, src, &Context::default());
-    }
+    // Found by a second review: groups and imports on lines inside strings, templates and
+    // heredocs; groups in a method at column 0 or indented with tabs; methods of the file's own
+    // named `describe`.
     const IT: &str = "it('x', () => {\n  expect(1).toBe(1);\n});\n";
 
     #[test]

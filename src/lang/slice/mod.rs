@@ -95,6 +95,19 @@ fn ident_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80
 }
 
+/// A byte that opens an identifier.
+fn ident_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c == b'$' || c >= 0x80
+}
+
+/// Where the run of identifier bytes from `i` ends.
+fn ident_end(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && ident_byte(b[i]) {
+        i += 1;
+    }
+    i
+}
+
 /// Identifier-shaped words of `text`, strings and comments included (a string can name a
 /// fixture, a comment can hide nothing but costs nothing to count).
 pub(crate) fn words(text: &str) -> impl Iterator<Item = &str> {
@@ -103,17 +116,13 @@ pub(crate) fn words(text: &str) -> impl Iterator<Item = &str> {
     std::iter::from_fn(move || {
         while i < b.len() {
             let c = b[i];
-            if c.is_ascii_alphabetic() || c == b'_' || c == b'$' || c >= 0x80 {
+            if ident_start(c) {
                 let start = i;
-                while i < b.len() && ident_byte(b[i]) {
-                    i += 1;
-                }
+                i = ident_end(b, i);
                 return Some(&text[start..i]);
             }
             if c.is_ascii_digit() {
-                while i < b.len() && ident_byte(b[i]) {
-                    i += 1;
-                }
+                i = ident_end(b, i);
                 continue;
             }
             i += 1;
@@ -135,11 +144,9 @@ pub(crate) fn code_words(text: &str, backtick: bool) -> impl Iterator<Item = &st
     std::iter::from_fn(move || {
         while i < b.len() {
             let c = b[i];
-            if c.is_ascii_alphabetic() || c == b'_' || c == b'$' || c >= 0x80 {
+            if ident_start(c) {
                 let start = i;
-                while i < b.len() && ident_byte(b[i]) {
-                    i += 1;
-                }
+                i = ident_end(b, i);
                 return Some(&text[start..i]);
             }
             i = match c {
